@@ -1,0 +1,74 @@
+"""FastAPI dependencies as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from boxoffice.auth import Principal, Role, decode_token
+from boxoffice.config import Settings
+from boxoffice.db import Database
+from boxoffice.errors import Forbidden, Unauthorized
+from boxoffice.services.catalogue import ensure_organization
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session per request. Routes commit explicitly before answering; anything uncommitted rolls back."""
+    async with request.app.state.db.sessionmaker() as session:
+        yield session
+
+
+async def get_temporal(request: Request) -> Client:
+    return await request.app.state.temporal.get()  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DbDep = Annotated[Database, Depends(get_db)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+
+
+async def current_principal(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer token is required", code="missing_token")
+    who = decode_token(request.app.state.settings.jwt_secret, creds.credentials)
+    if who.role is Role.ORG_ADMIN and who.org_id not in request.app.state.known_orgs:
+        # An organisation exists once one of its admins first calls the API.
+        async with request.app.state.db.transaction() as session:
+            await ensure_organization(session, who.org_id)
+        request.app.state.known_orgs.add(who.org_id)
+    return who
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    def _check(who: CurrentUser) -> Principal:
+        if who.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}", code="wrong_role")
+        return who
+
+    return _check
+
+
+BuyerUser = Annotated[Principal, Depends(require(Role.BUYER))]
+AdminUser = Annotated[Principal, Depends(require(Role.ORG_ADMIN))]
+ScannerOrAdmin = Annotated[Principal, Depends(require(Role.SCANNER, Role.ORG_ADMIN))]

@@ -1,0 +1,132 @@
+"""The ``boxoffice`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+
+from boxoffice.config import Settings, settings_or_exit
+from boxoffice.logging import configure_logging
+
+
+def _settings(data_dir: str | None = None) -> Settings:
+    if data_dir:
+        os.environ["BOXOFFICE_DATA_DIR"] = data_dir
+    settings = settings_or_exit()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    return settings
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from boxoffice.devstack import DevPorts, run_dev
+
+    return run_dev(_settings(args.data_dir), DevPorts(api=args.port, temporal=args.temporal_port, ui=args.ui_port))
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    if args.workers > 1:
+        uvicorn.run(
+            "boxoffice.api.main:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            access_log=False,
+        )
+    else:
+        from boxoffice.api.app import create_app
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from boxoffice.worker import run_worker
+
+    asyncio.run(run_worker(_settings()))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from boxoffice.auth import mint_token
+
+    print(mint_token(_settings().jwt_secret, user=args.user, org=args.org, role=args.role, ttl=args.ttl))
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    from boxoffice.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    print(f"database at head: {settings.resolved_database_url}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="boxoffice", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the embedded stack (what `make run` runs)")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--temporal-port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument("--data-dir", default=None)
+    dev.set_defaults(func=cmd_dev)
+
+    api = sub.add_parser("api", help="run the API process")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(func=cmd_api)
+
+    worker = sub.add_parser("worker", help="run the worker process")
+    worker.set_defaults(func=cmd_worker)
+
+    token = sub.add_parser("token", help="print a bearer token the API accepts")
+    token.add_argument("--user", required=True)
+    token.add_argument("--org", required=True)
+    token.add_argument("--role", choices=["buyer", "org_admin", "scanner"], default="buyer")
+    token.add_argument("--ttl", type=int, default=3600)
+    token.set_defaults(func=cmd_token)
+
+    db = sub.add_parser("db", help="database commands")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="apply migrations to head").set_defaults(func=cmd_db_upgrade)
+
+    for extend in EXTENSIONS:
+        extend(sub)
+    return p
+
+
+# Later modules add subcommands here (demo, keys, gate) without this file importing them eagerly.
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a command, then leave with ``os._exit``: the Temporal bridge can abort a finalising interpreter."""
+    status = 1
+    try:
+        args = build_parser().parse_args(argv)
+        status = int(args.func(args) or 0)
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        status = 130
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""SQLModel tables. Importing this package registers every table and the status-transition guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from boxoffice.models.catalogue import Event, Hold, Organization, TicketType
+from boxoffice.models.states import HoldStatus, check_transition
+
+# (table class, attribute) → the machine its value must follow. Extended by later modules via ``guard``.
+GUARDED: dict[tuple[type, str], Any] = {(Hold, "status"): HoldStatus}
+
+
+def guard(cls: type, attr: str, machine: Any) -> None:
+    GUARDED[(cls, attr)] = machine
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_illegal_transitions(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in session.dirty:
+        for (cls, attr), machine in GUARDED.items():
+            if not isinstance(obj, cls):
+                continue
+            hist = inspect(obj).attrs[attr].history
+            if hist.deleted and hist.added:
+                check_transition(machine, str(hist.deleted[0]), str(hist.added[0]), what=f"{cls.__name__}.{attr}")
+
+
+metadata = SQLModel.metadata
+
+__all__ = ["Event", "Hold", "Organization", "TicketType", "guard", "metadata"]

@@ -1,0 +1,1 @@
+"""Payment providers behind one small, provider-neutral interface (see ``base``)."""

@@ -1,0 +1,1 @@
+"""Business rules and queries, below the routes and shared with the activities."""

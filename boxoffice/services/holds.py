@@ -1,0 +1,154 @@
+"""Inventory holds that can never oversell.
+
+The one rule: ``held + sold ≤ capacity`` and ``held`` equals the sum of active holds, at every moment.
+Every change of a hold's status and the matching change of ``ticket_types.held`` happen in one transaction,
+and seats are taken only by a single conditional ``UPDATE … WHERE held + sold + :q <= capacity``, so
+concurrent buyers can never take the same seat (a CHECK constraint backs it in the schema).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from boxoffice.auth import Principal
+from boxoffice.errors import Conflict, NotFound, SoldOut, ValidationFailed
+from boxoffice.models import Event, Hold, TicketType
+from boxoffice.models.states import HoldStatus, sources_of
+
+
+async def create_hold(
+    session: AsyncSession,
+    who: Principal,
+    ticket_type_id: uuid.UUID,
+    quantity: int,
+    *,
+    ttl_seconds: int,
+    now: datetime,
+) -> Hold:
+    """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` changing nothing."""
+    if quantity < 1:
+        raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
+    row = (
+        await session.execute(
+            select(
+                TicketType.organization_id,  # type: ignore[arg-type]
+                TicketType.event_id,  # type: ignore[arg-type]
+                TicketType.max_per_order,  # type: ignore[arg-type]
+                TicketType.sales_start,  # type: ignore[arg-type]
+                TicketType.sales_end,  # type: ignore[arg-type]
+                Event.ends_at,  # type: ignore[arg-type]
+            )
+            .join(Event, Event.id == TicketType.event_id)  # type: ignore[arg-type]
+            .where(TicketType.id == ticket_type_id)  # type: ignore[arg-type]
+        )
+    ).first()
+    if row is None or row.organization_id != who.org_id:
+        raise NotFound("ticket type not found", code="ticket_type_not_found")
+    if row.max_per_order is not None and quantity > row.max_per_order:
+        raise ValidationFailed(
+            f"at most {row.max_per_order} per order",
+            code="max_per_order_exceeded",
+            max_per_order=row.max_per_order,
+        )
+    if row.sales_start is not None and now < row.sales_start:
+        raise Conflict("sales have not started", code="sales_not_started", sales_start=row.sales_start.isoformat())
+    if (row.sales_end is not None and now >= row.sales_end) or now >= row.ends_at:
+        raise Conflict("sales have ended", code="sales_ended")
+
+    taken = await session.execute(
+        update(TicketType)
+        .where(
+            and_(
+                TicketType.id == ticket_type_id,  # type: ignore[arg-type]
+                TicketType.held + TicketType.sold + quantity <= TicketType.capacity,  # type: ignore[operator]
+            )
+        )
+        .values(held=TicketType.held + quantity)
+        .returning(TicketType.id)  # type: ignore[arg-type]
+    )
+    if taken.first() is None:
+        available = (
+            await session.execute(
+                select(TicketType.capacity - TicketType.held - TicketType.sold).where(  # type: ignore[operator]
+                    TicketType.id == ticket_type_id  # type: ignore[arg-type]
+                )
+            )
+        ).scalar_one()
+        raise SoldOut(f"only {max(available, 0)} left", available=max(available, 0))
+    hold = Hold(
+        organization_id=who.org_id,
+        event_id=row.event_id,
+        ticket_type_id=ticket_type_id,
+        user_id=who.user_id,
+        quantity=quantity,
+        status=HoldStatus.ACTIVE,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    session.add(hold)
+    await session.flush()
+    return hold
+
+
+async def get_own_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID) -> Hold:
+    hold = await session.get(Hold, hold_id)
+    if hold is None or hold.organization_id != who.org_id or hold.user_id != who.user_id:
+        raise NotFound("hold not found", code="hold_not_found")
+    return hold
+
+
+async def _end_holds(session: AsyncSession, where: list, status: HoldStatus, now: datetime) -> list[Hold]:  # type: ignore[type-arg]
+    """Move matching active holds to ``status`` and give their seats back, in the caller's transaction."""
+    ended = (
+        await session.execute(
+            update(Hold)
+            .where(and_(Hold.status.in_(sources_of(HoldStatus, status)), *where))  # type: ignore[attr-defined]
+            .values(status=status.value, ended_at=now)
+            .returning(Hold.id, Hold.ticket_type_id, Hold.quantity)  # type: ignore[arg-type]
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    per_type: Counter[uuid.UUID] = Counter()
+    for _id, tt_id, qty in ended:
+        per_type[tt_id] += qty
+    for tt_id in sorted(per_type):  # a fixed order, so two sweepers cannot deadlock
+        await session.execute(
+            update(TicketType)
+            .where(TicketType.id == tt_id)  # type: ignore[arg-type]
+            .values(held=TicketType.held - per_type[tt_id])
+        )
+    return [Hold(id=i, ticket_type_id=t, quantity=q) for i, t, q in ended]  # type: ignore[call-arg]
+
+
+async def release_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID, *, now: datetime) -> Hold:
+    """Release a buyer's hold at once; idempotent for holds already released or expired."""
+    hold = await get_own_hold(session, who, hold_id)
+    if hold.order_id is not None and hold.status == HoldStatus.ACTIVE:
+        raise Conflict("the hold belongs to a checkout in progress; cancel the order", code="hold_in_checkout")
+    if hold.status == HoldStatus.CONVERTED:
+        raise Conflict("the hold was converted into an order", code="hold_converted")
+    if hold.status == HoldStatus.ACTIVE:
+        await _end_holds(session, [Hold.id == hold_id, Hold.order_id.is_(None)], HoldStatus.RELEASED, now)  # type: ignore[union-attr]
+        await session.refresh(hold)
+    return hold
+
+
+async def expire_due_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> int:
+    """Expire unclaimed active holds past their time and return their seats. Returns how many expired."""
+    due = (
+        select(Hold.id)  # type: ignore[call-overload]
+        .where(Hold.status == HoldStatus.ACTIVE, Hold.order_id.is_(None), Hold.expires_at <= now)  # type: ignore[union-attr]
+        .order_by(Hold.expires_at)
+        .limit(limit)
+    )
+    ended = await _end_holds(
+        session,
+        [Hold.id.in_(due), Hold.order_id.is_(None), Hold.expires_at <= now],
+        HoldStatus.EXPIRED,
+        now,  # type: ignore[attr-defined,union-attr]
+    )
+    return len(ended)

@@ -1,0 +1,48 @@
+"""The Temporal client, connected once per process, and the search attributes operators filter on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from boxoffice.errors import ServiceUnavailable
+
+SA_ORDER_ID = SearchAttributeKey.for_keyword("BoxofficeOrderId")
+SA_EVENT_ID = SearchAttributeKey.for_keyword("BoxofficeEventId")
+SA_ORGANIZATION_ID = SearchAttributeKey.for_keyword("BoxofficeOrganizationId")
+SA_CHECKOUT_STATUS = SearchAttributeKey.for_keyword("BoxofficeCheckoutStatus")
+SEARCH_ATTRIBUTES = [SA_ORDER_ID, SA_EVENT_ID, SA_ORGANIZATION_ID, SA_CHECKOUT_STATUS]
+
+
+async def connect(address: str, namespace: str) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+class TemporalHandle:
+    """A lazily connected client: the API starts (and answers /readyz) even while Temporal is down."""
+
+    def __init__(self, address: str, namespace: str, client: Client | None = None):
+        self.address, self.namespace, self._client = address, namespace, client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await asyncio.wait_for(connect(self.address, self.namespace), 5)
+                    except Exception as exc:
+                        raise ServiceUnavailable(
+                            f"Temporal at {self.address} is unreachable", code="temporal_unavailable"
+                        ) from exc
+        return self._client
+
+    async def healthy(self) -> bool:
+        try:
+            client = await self.get()
+            return await asyncio.wait_for(client.service_client.check_health(), 3)
+        except Exception:
+            return False

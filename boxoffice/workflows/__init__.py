@@ -1,0 +1,1 @@
+"""Workflows: orchestration only. They import message dataclasses and activity definitions, nothing else."""
