@@ -61,6 +61,13 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return v
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _check_jwt_secret(cls, v: str) -> str:
+        if v and len(v.encode()) < 32:
+            raise ValueError("must be at least 32 bytes")
+        return v
+
     @field_validator("temporal_address")
     @classmethod
     def _check_address(cls, v: str) -> str:

@@ -1,0 +1,187 @@
+"""The test harness every suite shares.
+
+- A real Temporal dev server per session (``temporal_env``), the time-skipping server for timer logic
+  (``time_skipping_env``), both from binaries installed by pip (never downloaded).
+- A fresh PostgreSQL database per session with the migrations applied, and clean data per test (``db``).
+- The app on an async HTTP client (``api``) and token helpers (``tokens``).
+- The ``os._exit`` guard: the Temporal bridge can abort a finalising interpreter (sdk-python #300), so the
+  process leaves with pytest's own exit status once the summary is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from boxoffice.api.app import create_app
+from boxoffice.auth import Role, mint_token
+from boxoffice.config import Settings, build_settings
+from boxoffice.db import Database
+from boxoffice.migrations import upgrade
+from boxoffice.models import metadata
+from boxoffice.temporal import SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+JWT_SECRET = "test-secret-not-for-production-0123456789"
+
+# --- exit guard -------------------------------------------------------------------------------------------
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _exit_status and not os.environ.get("BOXOFFICE_TEST_NO_EXIT_GUARD"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database for this session, migrated to head, dropped afterwards."""
+    name = f"boxoffice_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def session_db(pg_url: str) -> AsyncIterator[Database]:
+    db = Database(pg_url, pool_size=20)
+    yield db
+    await db.dispose()
+
+
+async def truncate_all(db: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
+
+
+@pytest.fixture
+async def db(session_db: Database) -> AsyncIterator[Database]:
+    """The session database, emptied before each test."""
+    await truncate_all(session_db)
+    yield session_db
+
+
+# --- Temporal ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def temporal(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A unique task queue per test, so workers of different tests never share work."""
+    return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+# --- settings, app and tokens -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(pg_url: str, tmp_path: Path, task_queue: str) -> Settings:
+    return build_settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=pg_url,
+        jwt_secret=JWT_SECRET,
+        checkout_task_queue=task_queue,
+        sandbox_webhook_secret="sandbox-test-secret",
+    )
+
+
+@dataclass
+class Tokens:
+    secret: str = JWT_SECRET
+
+    def make(self, user: str, org: str, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_token(self.secret, user=user, org=org, role=role)}"}
+
+    def buyer(self, user: str = "alice", org: str = "org1") -> dict[str, str]:
+        return self.make(user, org, Role.BUYER)
+
+    def admin(self, user: str = "admin", org: str = "org1") -> dict[str, str]:
+        return self.make(user, org, Role.ORG_ADMIN)
+
+    def scanner(self, user: str = "gate", org: str = "org1") -> dict[str, str]:
+        return self.make(user, org, Role.SCANNER)
+
+
+@pytest.fixture
+def tokens() -> Tokens:
+    return Tokens()
+
+
+@pytest.fixture
+async def app(settings: Settings, db: Database, temporal_env: WorkflowEnvironment) -> AsyncIterator[Any]:
+    application = create_app(settings, db=db, temporal=temporal_env.client)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def worker(temporal: Client, db: Database, settings: Settings) -> AsyncIterator[Worker]:
+    """A worker on this test's task queue, with the real activities."""
+    from boxoffice.worker import build_worker
+
+    w = build_worker(temporal, db, settings)
+    async with w:
+        yield w
