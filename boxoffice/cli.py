@@ -107,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later modules add subcommands here (demo, keys, gate) without this file importing them eagerly.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
+def _ticketing(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from boxoffice.ticketing.cli import register
+
+    register(sub)
+
+
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = [_ticketing]  # type: ignore[type-arg]
 
 
 def main(argv: list[str] | None = None) -> None:
