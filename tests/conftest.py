@@ -32,6 +32,7 @@ from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import metadata
+from boxoffice.providers import Providers
 from boxoffice.temporal import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -137,7 +138,12 @@ def settings(pg_url: str, tmp_path: Path, task_queue: str) -> Settings:
         database_url=pg_url,
         jwt_secret=JWT_SECRET,
         checkout_task_queue=task_queue,
+        documents_task_queue=f"{task_queue}-docs",
         sandbox_webhook_secret="sandbox-test-secret",
+        public_url="http://testserver",
+        payment_window_seconds=120,
+        payment_poll_interval_seconds=2,
+        late_payment_grace_seconds=0,
     )
 
 
@@ -164,8 +170,39 @@ def tokens() -> Tokens:
 
 
 @pytest.fixture
-async def app(settings: Settings, db: Database, temporal_env: WorkflowEnvironment) -> AsyncIterator[Any]:
-    application = create_app(settings, db=db, temporal=temporal_env.client)
+async def loopback() -> AsyncIterator[LoopbackHTTP]:
+    """An HTTP client whose requests reach this test's app in-process (the sandbox provider talks to it, and the
+    sandbox posts its webhooks through it, exactly as over the network)."""
+    holder = LoopbackHTTP()
+    yield holder
+    await holder.client.aclose()
+
+
+class LoopbackHTTP:
+    def __init__(self) -> None:
+        self.app: Any = None
+
+        async def forward(scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=forward), base_url="http://testserver", timeout=30
+        )
+
+
+@pytest.fixture
+def providers(settings: Settings, loopback: LoopbackHTTP) -> Providers:
+    return Providers(settings, sandbox_http=loopback.client)
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, db: Database, temporal_env: WorkflowEnvironment, loopback: LoopbackHTTP, providers: Providers
+) -> AsyncIterator[Any]:
+    application = create_app(
+        settings, db=db, temporal=temporal_env.client, outbound=loopback.client, providers=providers
+    )
+    loopback.app = application
     async with application.router.lifespan_context(application):
         yield application
 
@@ -178,10 +215,18 @@ async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def worker(temporal: Client, db: Database, settings: Settings) -> AsyncIterator[Worker]:
-    """A worker on this test's task queue, with the real activities."""
-    from boxoffice.worker import build_worker
+def activity_overrides() -> dict[str, Any]:
+    """Tests of the workflow's branching override this to register fakes under real activity names."""
+    return {}
 
-    w = build_worker(temporal, db, settings)
-    async with w:
-        yield w
+
+@pytest.fixture
+async def worker(
+    temporal: Client, db: Database, settings: Settings, providers: Providers, activity_overrides: dict[str, Any]
+) -> AsyncIterator[list[Worker]]:
+    """The checkout and documents workers on this test's task queues, with the real activities."""
+    from boxoffice.worker import build_workers
+
+    workers = list(build_workers(temporal, db, settings, providers=providers, overrides=activity_overrides))
+    async with workers[0], workers[1]:
+        yield workers

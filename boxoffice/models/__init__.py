@@ -9,10 +9,39 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from boxoffice.models.catalogue import Event, Hold, Organization, TicketType
-from boxoffice.models.states import HoldStatus, check_transition
+from boxoffice.models.orders import (
+    Attendee,
+    Journal,
+    LedgerEntry,
+    Order,
+    OrderLine,
+    Refund,
+    SandboxPayment,
+    Ticket,
+    Transaction,
+    WebhookEvent,
+)
+from boxoffice.models.states import (
+    FulfillmentStatus,
+    HoldStatus,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+    TicketStatus,
+    TransactionStatus,
+    check_transition,
+)
 
-# (table class, attribute) → the machine its value must follow. Extended by later modules via ``guard``.
-GUARDED: dict[tuple[type, str], Any] = {(Hold, "status"): HoldStatus}
+# (table class, attribute) → the machine its value must follow.
+GUARDED: dict[tuple[type, str], Any] = {
+    (Hold, "status"): HoldStatus,
+    (Order, "status"): OrderStatus,
+    (Order, "payment_status"): PaymentStatus,
+    (Order, "fulfillment_status"): FulfillmentStatus,
+    (Transaction, "status"): TransactionStatus,
+    (Ticket, "status"): TicketStatus,
+    (Refund, "status"): RefundStatus,
+}
 
 
 def guard(cls: type, attr: str, machine: Any) -> None:
@@ -32,4 +61,21 @@ def _refuse_illegal_transitions(session: Session, _ctx: Any, _instances: Any) ->
 
 metadata = SQLModel.metadata
 
-__all__ = ["Event", "Hold", "Organization", "TicketType", "guard", "metadata"]
+__all__ = [
+    "Attendee",
+    "Event",
+    "Hold",
+    "Journal",
+    "LedgerEntry",
+    "Order",
+    "OrderLine",
+    "Organization",
+    "Refund",
+    "SandboxPayment",
+    "Ticket",
+    "TicketType",
+    "Transaction",
+    "WebhookEvent",
+    "guard",
+    "metadata",
+]

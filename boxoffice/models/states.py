@@ -81,7 +81,9 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     },
     PaymentStatus: {
         P.NOT_REQUIRED: frozenset(),
-        P.PENDING: frozenset({P.PAID, P.FAILED}),
+        # PENDING/FAILED → REFUNDED: money captured for an order that could not be fulfilled, refunded at once.
+        P.PENDING: frozenset({P.PAID, P.FAILED, P.REFUNDED}),
+        P.FAILED: frozenset({P.REFUNDED}),
         P.PAID: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
         P.PARTIALLY_REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
     },
@@ -94,6 +96,8 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         T.INITIATED: frozenset({T.PENDING, T.SUCCEEDED, T.FAILED}),
         T.PENDING: frozenset({T.SUCCEEDED, T.FAILED}),
         T.SUCCEEDED: frozenset({T.REFUNDED}),
+        # A late capture: the provider confirms money we had given up on; it is then refunded.
+        T.FAILED: frozenset({T.SUCCEEDED}),
     },
     TicketStatus: {
         K.ACTIVE: frozenset({K.SCANNED, K.VOIDED, K.REFUNDED}),

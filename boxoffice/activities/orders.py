@@ -1,0 +1,74 @@
+"""Order activities: create, complete (tickets + inventory + ledger, atomically), cancel; start fulfilment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.common import WorkflowIDConflictPolicy
+
+from boxoffice.activities.errors import typed_errors
+from boxoffice.db import Database
+from boxoffice.errors import Conflict
+from boxoffice.messages import (
+    CancelOrderInput,
+    CompleteOrderInput,
+    CompleteOrderResult,
+    CreateOrderInput,
+    FulfillmentInput,
+    OrderSummary,
+    fulfillment_workflow_id,
+)
+from boxoffice.models.types import utcnow
+from boxoffice.services import orders
+from boxoffice.services.tickets import TicketIssuer
+
+
+class OrderActivities:
+    def __init__(self, db: Database, issuer: TicketIssuer, documents_task_queue: str):
+        self.db, self.issuer, self.documents_task_queue = db, issuer, documents_task_queue
+
+    @activity.defn(name="create_order")
+    async def create_order(self, inp: CreateOrderInput) -> OrderSummary:
+        """The order, its lines and its transaction, priced once; a repeat returns the same order."""
+        async with typed_errors(), self.db.transaction() as session:
+            return await orders.create_order(
+                session, inp.checkout, expires_at=datetime.fromisoformat(inp.expires_at), now=utcnow()
+            )
+
+    @activity.defn(name="complete_order")
+    async def complete_order(self, inp: CompleteOrderInput) -> CompleteOrderResult:
+        """Issue tickets, move held → sold, post the sale, mark paid: all or nothing."""
+        async with typed_errors(), self.db.transaction() as session:
+            ids = await orders.complete_order(
+                session,
+                inp.order_id,
+                amount=inp.amount,
+                currency=inp.currency,
+                provider_transaction_id=inp.provider_transaction_id,
+                issuer=self.issuer,
+                now=utcnow(),
+            )
+        return CompleteOrderResult(ticket_ids=[str(i) for i in ids], status="paid")
+
+    @activity.defn(name="cancel_order")
+    async def cancel_order(self, inp: CancelOrderInput) -> str:
+        """Compensation: cancel the pending order, fail its transaction, release its holds. Idempotent."""
+        try:
+            async with self.db.transaction() as session:
+                return await orders.cancel_order(session, inp.order_id, reason=inp.reason, now=utcnow())
+        except Conflict as exc:  # already paid: nothing to cancel (the workflow decides what follows)
+            return exc.code
+
+    @activity.defn(name="start_fulfillment")
+    async def start_fulfillment(self, order_id: str) -> str:
+        """Start the order's fulfilment run (PDF and e-mail) once; it outlives the checkout."""
+        async with typed_errors():
+            handle = await activity.client().start_workflow(
+                "FulfillmentWorkflow",
+                FulfillmentInput(order_id=order_id),
+                id=fulfillment_workflow_id(order_id),
+                task_queue=self.documents_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        return handle.id

@@ -1,0 +1,188 @@
+"""Payment activities: every provider call, keyed by our order or refund so a retry cannot pay twice."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from boxoffice.activities.errors import typed_errors
+from boxoffice.db import Database
+from boxoffice.messages import (
+    AutoRefundInput,
+    InitiatePaymentInput,
+    PaymentCheck,
+    PaymentSessionResult,
+    RefundOutcome,
+    VerifyPaymentInput,
+)
+from boxoffice.messages import CheckoutErrors as E
+from boxoffice.models import Event, Order, OrderLine, Refund, Transaction
+from boxoffice.models.types import utcnow
+from boxoffice.payments.base import LineItem, PaymentRequest, RefundState
+from boxoffice.providers import Providers
+from boxoffice.services import orders, refunds
+from boxoffice.services.orders import CheckoutFailure
+
+
+class PaymentActivities:
+    def __init__(self, db: Database, providers: Providers, public_url: str):
+        self.db, self.providers, self.public_url = db, providers, public_url
+
+    @activity.defn(name="initiate_payment")
+    async def initiate_payment(self, inp: InitiatePaymentInput) -> PaymentSessionResult:
+        """Open the provider's payment page for the order (idempotent by order) and record it."""
+        async with typed_errors():
+            async with self.db.session() as session:
+                order = await session.get(Order, uuid.UUID(inp.order_id))
+                assert order is not None
+                txn = await orders.get_transaction(session, inp.order_id)
+                assert txn is not None
+                if txn.provider_reference and txn.payment_url:
+                    return PaymentSessionResult(payment_url=txn.payment_url, provider_reference=txn.provider_reference)
+                event = await session.get(Event, order.event_id)
+                lines = (
+                    await session.execute(
+                        OrderLine.__table__.select().where(OrderLine.order_id == order.id)  # type: ignore[attr-defined]
+                    )
+                ).all()
+            provider = self.providers.get(order.provider)
+            caps = provider.capabilities
+            if caps.currencies is not None and order.currency not in caps.currencies:
+                raise CheckoutFailure(
+                    E.CURRENCY_UNSUPPORTED,
+                    f"{order.provider} does not take {order.currency}",
+                    code="currency_unsupported",
+                    status=422,
+                )
+            back = inp.return_url or f"{self.public_url}/checkout/complete?order_id={order.id}"
+            items = [LineItem(name=ln.name, unit_amount=ln.unit_price_cents, quantity=ln.quantity) for ln in lines]
+            if order.fee_cents:
+                items.append(LineItem(name="Service fee", unit_amount=order.fee_cents, quantity=1))
+            if order.tip_cents:
+                items.append(LineItem(name="Tip", unit_amount=order.tip_cents, quantity=1))
+            req = PaymentRequest(
+                order_id=inp.order_id,
+                reference=txn.reference,
+                amount=order.total_amount,
+                currency=order.currency,
+                email=order.buyer_email,
+                description=f"{event.name if event else 'Tickets'} ({order.id})"[:200],
+                return_url=back,
+                cancel_url=back,
+                expires_at=order.expires_at,
+                line_items=tuple(items),
+                metadata={"order_id": inp.order_id, "reference": txn.reference},
+                idempotency_key=f"checkout-{inp.order_id}",
+            )
+            session_ = await provider.initiate_payment(req)
+            async with self.db.transaction() as session:
+                await orders.record_payment_session(
+                    session,
+                    inp.order_id,
+                    provider_reference=session_.provider_reference,
+                    payment_url=session_.payment_url,
+                )
+            return PaymentSessionResult(
+                payment_url=session_.payment_url, provider_reference=session_.provider_reference
+            )
+
+    @activity.defn(name="verify_payment")
+    async def verify_payment(self, inp: VerifyPaymentInput) -> PaymentCheck:
+        """Ask the provider what happened to the order's payment (webhooks are only hints)."""
+        async with typed_errors():
+            async with self.db.session() as session:
+                txn = await orders.get_transaction(session, inp.order_id)
+            assert txn is not None
+            result = await self.providers.get(txn.provider).verify_payment(
+                txn.reference, txn.provider_reference or txn.reference
+            )
+            return PaymentCheck(
+                state=result.state.value,
+                amount=result.amount,
+                currency=(result.currency or "").upper() or None,
+                provider_transaction_id=result.provider_transaction_id,
+                error=result.error,
+            )
+
+    @activity.defn(name="prepare_refund_of_capture")
+    async def prepare_refund_of_capture(self, inp: AutoRefundInput) -> str:
+        """Record money captured for an order we cannot fulfil and the refund that returns it. Idempotent.
+        Returns "" when the order was fulfilled with this payment after all (nothing to give back)."""
+        async with typed_errors(), self.db.transaction() as session:
+            order = await session.get(Order, uuid.UUID(inp.order_id), with_for_update=True)
+            if order is None or order.status in ("paid", "fulfilled", "refunded"):
+                return ""
+            await orders.record_late_capture(
+                session,
+                inp.order_id,
+                amount=inp.amount,
+                currency=inp.currency,
+                provider_transaction_id=None,
+                now=utcnow(),
+            )
+            refund = await refunds.create_auto_refund(
+                session, inp.order_id, amount=inp.amount, currency=inp.currency, reason=inp.reason, now=utcnow()
+            )
+            return str(refund.id)
+
+    @activity.defn(name="execute_refund")
+    async def execute_refund(self, refund_id: str) -> RefundOutcome:
+        """Send the refund to the provider. A refund the provider refuses fails this activity, which Temporal
+        retries (visible in the UI) with a fresh idempotency key; it is never marked done."""
+        async with typed_errors():
+            async with self.db.session() as session:
+                req = await refunds.refund_request(session, refund_id)
+                provider_name = await self._provider_of(session, refund_id)
+            if done := await self._already_settled(refund_id):
+                return done
+            result = await self.providers.get(provider_name).refund_payment(req)
+            return await self._apply(refund_id, result.state, result.provider_refund_id, result.error)
+
+    @activity.defn(name="check_refund")
+    async def check_refund(self, refund_id: str) -> RefundOutcome:
+        """Re-read a pending refund from the provider and apply its outcome."""
+        async with typed_errors():
+            if done := await self._already_settled(refund_id):
+                return done
+            async with self.db.session() as session:
+                req = await refunds.refund_request(session, refund_id)
+                provider_name = await self._provider_of(session, refund_id)
+                refund = await session.get(Refund, uuid.UUID(refund_id))
+                assert refund is not None
+            result = await self.providers.get(provider_name).verify_refund(refund.provider_refund_id or "", req)
+            return await self._apply(refund_id, result.state, result.provider_refund_id, result.error, final=False)
+
+    async def _provider_of(self, session: object, refund_id: str) -> str:
+        refund = await session.get(Refund, uuid.UUID(refund_id))  # type: ignore[attr-defined]
+        txn = await session.get(Transaction, refund.transaction_id)  # type: ignore[attr-defined]
+        return txn.provider  # type: ignore[no-any-return]
+
+    async def _already_settled(self, refund_id: str) -> RefundOutcome | None:
+        async with self.db.session() as session:
+            refund = await session.get(Refund, uuid.UUID(refund_id))
+        if refund is not None and refund.status == "succeeded":
+            return RefundOutcome(refund_id, "succeeded", refund.provider_refund_id)
+        return None
+
+    async def _apply(
+        self,
+        refund_id: str,
+        state: RefundState,
+        provider_refund_id: str | None,
+        error: str | None,
+        *,
+        final: bool = True,
+    ) -> RefundOutcome:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            if state is RefundState.SUCCEEDED:
+                await refunds.settle_refund(session, refund_id, provider_refund_id, now)
+            elif state is RefundState.PENDING:
+                await refunds.mark_refund_pending(session, refund_id, provider_refund_id, now)
+            else:
+                await refunds.mark_refund_failed(session, refund_id, error or "refused by the provider", now)
+        if state is RefundState.FAILED and final:
+            raise ApplicationError(f"the provider refused refund {refund_id}: {error}", type="RefundFailed")
+        return RefundOutcome(refund_id, state.value, provider_refund_id, error)

@@ -1,0 +1,60 @@
+"""The payment providers of one process, built from settings on first use and shared."""
+
+from __future__ import annotations
+
+import httpx
+
+from boxoffice.config import Settings
+from boxoffice.errors import NotFound, ServiceUnavailable
+from boxoffice.payments.base import PaymentProvider, ProviderName, ProviderUnavailable
+from boxoffice.payments.registry import build_provider
+from boxoffice.payments.sandbox import SandboxProvider
+
+
+class Providers:
+    """``get(name)`` returns the provider or raises ``ProviderUnavailable`` (not configured)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sandbox_http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | None = None,
+    ):
+        self.settings = settings
+        self._sandbox_http = sandbox_http
+        self._http = http
+        self._cache: dict[str, PaymentProvider] = {}
+
+    def get(self, name: str) -> PaymentProvider:
+        if name not in self._cache:
+            s = self.settings
+            sandbox = SandboxProvider(s.public_url, s.sandbox_webhook_secret, self._sandbox_http)
+            self._cache[name] = build_provider(
+                name,
+                paystack_secret_key=s.paystack_secret_key,
+                yoco_secret_key=s.yoco_secret_key,
+                stripe_secret_key=s.stripe_secret_key,
+                yoco_webhook_secret=s.yoco_webhook_secret,
+                stripe_webhook_secret=s.stripe_webhook_secret,
+                paystack_base_url=s.paystack_base_url,
+                yoco_base_url=s.yoco_base_url,
+                stripe_base_url=s.stripe_base_url,
+                http_client=self._http,
+                sandbox=sandbox if name == ProviderName.SANDBOX else None,
+            )
+        return self._cache[name]
+
+    def for_request(self, name: str) -> PaymentProvider:
+        """For the API: an unknown provider is 404, an unconfigured one 503 with the variable to set."""
+        if name not in {p.value for p in ProviderName}:
+            raise NotFound(f"unknown provider {name!r}", code="unknown_provider")
+        try:
+            return self.get(name)
+        except ProviderUnavailable as exc:
+            raise ServiceUnavailable(str(exc), code="provider_unavailable", provider=name) from None
+
+    async def aclose(self) -> None:
+        for p in self._cache.values():
+            await p.aclose()
+        self._cache.clear()

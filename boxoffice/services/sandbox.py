@@ -1,0 +1,106 @@
+"""The sandbox provider's own books (it plays the provider): payments, outcomes and refunds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from boxoffice.errors import Conflict, NotFound, ValidationFailed
+from boxoffice.models import SandboxPayment
+
+
+def view(p: SandboxPayment, public_url: str) -> dict[str, Any]:
+    return {
+        "reference": p.reference,
+        "status": p.status,
+        "amount": p.amount,
+        "currency": p.currency,
+        "transaction_id": p.provider_transaction_id,
+        "refunded_amount": p.refunded_amount,
+        "payment_url": f"{public_url}/sandbox/pay/{p.reference}",
+    }
+
+
+async def create_payment(session: AsyncSession, body: dict[str, Any], now: datetime) -> SandboxPayment:
+    """Idempotent by reference, like Paystack: a repeat with the same reference returns the first payment."""
+    existing = await session.get(SandboxPayment, body["reference"])
+    if existing is not None:
+        return existing
+    if not isinstance(body.get("amount"), int) or body["amount"] <= 0:
+        raise ValidationFailed("amount must be a positive integer", code="validation_error")
+    p = SandboxPayment(
+        reference=body["reference"],
+        amount=body["amount"],
+        currency=body["currency"],
+        email=body["email"],
+        description=body.get("description", "")[:300],
+        return_url=body.get("return_url") or "",
+        cancel_url=body.get("cancel_url") or "",
+        provider_transaction_id=f"sbx_{uuid.uuid4().hex[:20]}",
+        created_at=now,
+    )
+    session.add(p)
+    await session.flush()
+    return p
+
+
+async def get_payment(session: AsyncSession, reference: str, *, lock: bool = False) -> SandboxPayment:
+    p = await session.get(SandboxPayment, reference, with_for_update=lock)
+    if p is None:
+        raise NotFound("no such sandbox payment", code="sandbox_payment_not_found")
+    return p
+
+
+async def decide(session: AsyncSession, reference: str, action: str, now: datetime) -> SandboxPayment:
+    """The buyer pressed Pay or Decline. A decided payment cannot change."""
+    p = await get_payment(session, reference, lock=True)
+    if p.status != "pending":
+        raise Conflict(f"this payment is already {p.status}", code="sandbox_payment_decided")
+    p.status = "succeeded" if action == "pay" else "declined"
+    p.paid_at = now if action == "pay" else None
+    return p
+
+
+async def refund(session: AsyncSession, body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Refund part or all of a captured payment, once per refund id (a repeat returns the first outcome)."""
+    p = await get_payment(session, body["reference"], lock=True)
+    for r in p.refunds:
+        if r["refund_id"] == body["refund_id"]:
+            return r  # type: ignore[no-any-return]
+    amount = body["amount"]
+    if p.status != "succeeded":
+        outcome = {"status": "failed", "error": f"payment is {p.status}"}
+    elif not isinstance(amount, int) or amount <= 0 or p.refunded_amount + amount > p.amount:
+        outcome = {"status": "failed", "error": "amount exceeds what remains refundable"}
+    else:
+        p.refunded_amount += amount
+        outcome = {"status": "succeeded"}
+    record = {
+        "id": f"sbr_{uuid.uuid4().hex[:16]}",
+        "refund_id": body["refund_id"],
+        "amount": amount,
+        "created_at": now.isoformat(),
+        **outcome,
+    }
+    p.refunds = [*p.refunds, record]
+    return record
+
+
+def webhook_body(p: SandboxPayment, event_type: str, *, event_id: str | None = None, **extra: Any) -> bytes:
+    doc = {
+        "id": event_id or f"sbe_{uuid.uuid4().hex}",
+        "type": event_type,
+        "data": {
+            "reference": p.reference,
+            "amount": p.amount,
+            "currency": p.currency,
+            "transaction_id": p.provider_transaction_id,
+            "status": p.status,
+            **extra,
+        },
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
