@@ -62,6 +62,11 @@ POLL_RETRY = RetryPolicy(
 )
 
 
+# A failed step surfaces as ActivityError (regular activities) or as the activity's ApplicationError itself
+# (local activities, in this SDK); both are handled the same way.
+STEP_ERRORS = (ActivityError, ApplicationError)
+
+
 class CheckoutAborted(Exception):
     """The checkout ends without a sale for a business reason (declined, timed out, cancelled…)."""
 
@@ -193,10 +198,11 @@ class CheckoutWorkflow:
             self._session_ready = True
             await self._compensate(OrderActivities.start_fulfillment, inp.order_id)
             return CheckoutResult(order_id=inp.order_id, status="paid", ticket_ids=done.ticket_ids)
-        except (ActivityError, CheckoutAborted) as err:
+        except (*STEP_ERRORS, CheckoutAborted) as err:
             self._reason = err.reason if isinstance(err, CheckoutAborted) else self._failure_reason(err)
-            if isinstance(err, ActivityError) and isinstance(err.cause, ApplicationError):
-                self._failure = err.cause
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError):
+                self._failure = cause
             await self._unwind(compensations)
             refunded = await self._late_payment_grace(inp, already_refunded=captured is not None)
             return CheckoutResult(
@@ -239,7 +245,7 @@ class CheckoutWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=POLL_RETRY,
             )
-        except ActivityError:
+        except STEP_ERRORS:
             return None  # the provider is unreachable right now; the next tick asks again
 
     @staticmethod
@@ -248,8 +254,8 @@ class CheckoutWorkflow:
         return reasons.get(check.state, "payment_timeout")
 
     @staticmethod
-    def _failure_reason(err: ActivityError) -> str:
-        cause = err.cause
+    def _failure_reason(err: ActivityError | ApplicationError) -> str:
+        cause = err.cause if isinstance(err, ActivityError) else err
         if isinstance(cause, ApplicationError) and cause.details:
             detail = cause.details[0]
             if isinstance(detail, dict) and "code" in detail:
