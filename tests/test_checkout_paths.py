@@ -180,7 +180,8 @@ async def test_issuing_failure_after_capture_is_refunded(
     assert order["status"] == "cancelled" and order["payment_status"] == "refunded"
     assert order["transaction"]["refunded_amount"] == order["total_amount"]
     assert (await availability(api, tokens.admin(), event["id"]))[tt["id"]]["available"] == 10
-    result = await temporal.get_workflow_handle(body["workflow_id"]).result(result_type=CheckoutResult)
+    handle = temporal.get_workflow_handle(body["workflow_id"], result_type=CheckoutResult)
+    result = await handle.result()
     assert result.status == "cancelled" and result.refunded
     await assert_books_balanced(db)
 
