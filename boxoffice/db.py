@@ -65,7 +65,8 @@ class Database:
         if is_sqlite(self.url):
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No pre-ping (a round trip per checkout); recycle connections instead.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if is_sqlite(self.url):
             configure_sqlite(self.engine.sync_engine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,11 +19,11 @@ from boxoffice.services.catalogue import ensure_organization
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
@@ -60,8 +60,9 @@ async def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    def _check(who: CurrentUser) -> Principal:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    # async: a sync dependency would hop through the thread pool on every request
+    async def _check(who: CurrentUser) -> Principal:
         if who.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}", code="wrong_role")
         return who

@@ -12,86 +12,78 @@ import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.auth import Principal
 from boxoffice.errors import Conflict, NotFound, SoldOut, ValidationFailed
 from boxoffice.models import Event, Hold, TicketType
 from boxoffice.models.states import HoldStatus, sources_of
+from boxoffice.models.types import UTCDateTime
+
+_TT = TicketType.__table__  # type: ignore[attr-defined]
+_H = Hold.__table__  # type: ignore[attr-defined]
+
+# Statements are built once: this is the hottest path of an on-sale night.
+_LOOKUP = (
+    select(_TT.c.organization_id, _TT.c.event_id, _TT.c.max_per_order, _TT.c.sales_start, _TT.c.sales_end,
+           Event.__table__.c.ends_at)  # type: ignore[attr-defined]
+    .join(Event.__table__, Event.__table__.c.id == _TT.c.event_id)  # type: ignore[attr-defined]
+    .where(_TT.c.id == bindparam("tt_id"))
+)
+_TAKE = (
+    update(_TT)
+    .where(and_(_TT.c.id == bindparam("tt_id"), _TT.c.held + _TT.c.sold + bindparam("q") <= _TT.c.capacity))
+    .values(held=_TT.c.held + bindparam("q"))
+    .returning(_TT.c.id)
+)
+_INSERT = insert(_H)
+# PostgreSQL: take the seats and record the hold in one statement, so the hot row's lock is held for one
+# round trip less. Nothing is inserted when the conditional update matches no row (sold out).
+_TAKE_AND_INSERT = text(
+    "WITH taken AS (UPDATE ticket_types SET held = held + :quantity "
+    "WHERE id = :ticket_type_id AND held + sold + :quantity <= capacity RETURNING id) "
+    "INSERT INTO holds (id, organization_id, event_id, ticket_type_id, user_id, quantity, status, expires_at, "
+    "order_id, created_at, ended_at) SELECT :id, :organization_id, :event_id, taken.id, :user_id, :quantity, "
+    ":status, :expires_at, NULL, :created_at, NULL FROM taken RETURNING holds.id"
+).bindparams(bindparam("expires_at", type_=UTCDateTime()), bindparam("created_at", type_=UTCDateTime()))
+_AVAILABLE = select(_TT.c.capacity - _TT.c.held - _TT.c.sold).where(_TT.c.id == bindparam("tt_id"))
 
 
 async def create_hold(
-    session: AsyncSession,
-    who: Principal,
-    ticket_type_id: uuid.UUID,
-    quantity: int,
-    *,
-    ttl_seconds: int,
-    now: datetime,
+    session: AsyncSession, who: Principal, ticket_type_id: uuid.UUID, quantity: int, *, ttl_seconds: int, now: datetime
 ) -> Hold:
     """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` changing nothing."""
     if quantity < 1:
         raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
-    row = (
-        await session.execute(
-            select(
-                TicketType.organization_id,  # type: ignore[arg-type]
-                TicketType.event_id,  # type: ignore[arg-type]
-                TicketType.max_per_order,  # type: ignore[arg-type]
-                TicketType.sales_start,  # type: ignore[arg-type]
-                TicketType.sales_end,  # type: ignore[arg-type]
-                Event.ends_at,  # type: ignore[arg-type]
-            )
-            .join(Event, Event.id == TicketType.event_id)  # type: ignore[arg-type]
-            .where(TicketType.id == ticket_type_id)  # type: ignore[arg-type]
-        )
-    ).first()
+    conn = await session.connection()
+    row = (await conn.execute(_LOOKUP, {"tt_id": ticket_type_id})).first()
     if row is None or row.organization_id != who.org_id:
         raise NotFound("ticket type not found", code="ticket_type_not_found")
     if row.max_per_order is not None and quantity > row.max_per_order:
         raise ValidationFailed(
-            f"at most {row.max_per_order} per order",
-            code="max_per_order_exceeded",
-            max_per_order=row.max_per_order,
+            f"at most {row.max_per_order} per order", code="max_per_order_exceeded", max_per_order=row.max_per_order
         )
     if row.sales_start is not None and now < row.sales_start:
         raise Conflict("sales have not started", code="sales_not_started", sales_start=row.sales_start.isoformat())
     if (row.sales_end is not None and now >= row.sales_end) or now >= row.ends_at:
         raise Conflict("sales have ended", code="sales_ended")
 
-    taken = await session.execute(
-        update(TicketType)
-        .where(
-            and_(
-                TicketType.id == ticket_type_id,  # type: ignore[arg-type]
-                TicketType.held + TicketType.sold + quantity <= TicketType.capacity,  # type: ignore[operator]
-            )
-        )
-        .values(held=TicketType.held + quantity)
-        .returning(TicketType.id)  # type: ignore[arg-type]
-    )
-    if taken.first() is None:
-        available = (
-            await session.execute(
-                select(TicketType.capacity - TicketType.held - TicketType.sold).where(  # type: ignore[operator]
-                    TicketType.id == ticket_type_id  # type: ignore[arg-type]
-                )
-            )
-        ).scalar_one()
-        raise SoldOut(f"only {max(available, 0)} left", available=max(available, 0))
-    hold = Hold(
-        organization_id=who.org_id,
-        event_id=row.event_id,
-        ticket_type_id=ticket_type_id,
-        user_id=who.user_id,
-        quantity=quantity,
-        status=HoldStatus.ACTIVE,
-        expires_at=now + timedelta(seconds=ttl_seconds),
-    )
-    session.add(hold)
-    await session.flush()
-    return hold
+    values = {
+        "id": uuid.uuid4(), "organization_id": who.org_id, "event_id": row.event_id,
+        "ticket_type_id": ticket_type_id, "user_id": who.user_id, "quantity": quantity,
+        "status": HoldStatus.ACTIVE.value, "expires_at": now + timedelta(seconds=ttl_seconds), "created_at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        taken = (await conn.execute(_TAKE_AND_INSERT, values)).first() is not None
+    else:
+        taken = (await conn.execute(_TAKE, {"tt_id": ticket_type_id, "q": quantity})).first() is not None
+        if taken:
+            await conn.execute(_INSERT, values)
+    if not taken:
+        available = max((await conn.execute(_AVAILABLE, {"tt_id": ticket_type_id})).scalar_one(), 0)
+        raise SoldOut(f"only {available} left", available=available)
+    return Hold(**values, order_id=None, ended_at=None)  # a detached copy of what was inserted
 
 
 async def get_own_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID) -> Hold:
