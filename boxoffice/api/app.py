@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import structlog
-from fastapi import FastAPI, Request, Response
-from prometheus_client import Counter, Histogram
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from boxoffice.api import problems
-from boxoffice.api.routes import catalogue, checkouts, holds, ops, sandbox, tickets, webhooks
+from boxoffice.api.middleware import RequestContext
+from boxoffice.api.routes import catalogue, checkouts, holds, ops, refunds, sandbox, tickets, webhooks
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.providers import Providers
 from boxoffice.storage import storage_from_url
 from boxoffice.temporal import TemporalHandle
 from boxoffice.ticketing.keys import load_or_create
-
-REQUESTS = Counter("boxoffice_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("boxoffice_http_request_seconds", "HTTP request latency", ["method", "route"])
 
 
 def create_app(
@@ -62,22 +56,8 @@ def create_app(
     app.state.known_orgs = set()
     problems.install(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, response.status_code).inc()
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        response.headers["x-request-id"] = request_id
-        return response
+    app.add_middleware(RequestContext)
 
-    for module in (ops, catalogue, holds, checkouts, tickets, webhooks, sandbox):
+    for module in (ops, catalogue, holds, checkouts, refunds, tickets, webhooks, sandbox):
         app.include_router(module.router)
     return app
