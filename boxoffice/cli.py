@@ -113,7 +113,13 @@ def _ticketing(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     register(sub)
 
 
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = [_ticketing]  # type: ignore[type-arg]
+def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from boxoffice.demo import register
+
+    register(sub)
+
+
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = [_demo, _ticketing]  # type: ignore[type-arg]
 
 
 def main(argv: list[str] | None = None) -> None:
