@@ -35,7 +35,7 @@ from boxoffice.messages import (
     RelayInput,
     checkout_workflow_id,
 )
-from boxoffice.temporal import SA_CHECKOUT_STATUS, SA_EVENT_ID, SA_ORDER_ID, SA_ORGANIZATION_ID
+from boxoffice.temporal import SA_CHECKOUT_STATUS, SA_EVENT_ID, SA_ORDER_ID, SA_ORGANIZATION_ID, SEARCH_ATTRIBUTES
 from boxoffice.workflows.checkout import CheckoutWorkflow
 from boxoffice.workflows.holds import HoldExpiryWorkflow
 from boxoffice.workflows.relay import WebhookRelayWorkflow
@@ -75,7 +75,21 @@ async def ensure_hold_expiry_schedule(
     )
 
 
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register the Keyword search attributes operators filter on (the dev server gets them as flags)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES
+               if k.name not in listed.custom_attributes}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace))
+
+
 async def ensure_schedules(client: Client, settings: Settings) -> None:
+    await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_hold_expiry_schedule(
         client, task_queue=settings.checkout_task_queue, every_seconds=settings.hold_sweep_interval_seconds
     )
