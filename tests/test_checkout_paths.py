@@ -302,3 +302,22 @@ async def test_order_events_stream(api: httpx.AsyncClient, tokens: Tokens, worke
     assert states[-1] == ("fulfilled", "paid", "delivered")
     assert all(a != b for a, b in itertools.pairwise(states))  # one event per change, none repeated
     assert (await api.get(f"/v1/orders/{body['order_id']}/events", headers=tokens.buyer("eve"))).status_code == 404
+
+
+async def test_operator_cancel_unwinds(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any, temporal: Client
+) -> None:
+    """An operator cancelling the run in the Temporal UI gets seats back and the order cancelled."""
+    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+
+    event, tt = await setup_sale(api, tokens)
+    body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 2)])).json()
+    handle = temporal.get_workflow_handle(body["workflow_id"])
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    order = (await api.get(f"/v1/orders/{body['order_id']}", headers=tokens.buyer())).json()
+    assert order["status"] == "cancelled" and order["cancel_reason"] == "operator_cancelled"
+    assert (await availability(api, tokens.admin(), event["id"]))[tt["id"]]["available"] == 10
+    await assert_books_balanced(db)
