@@ -57,11 +57,15 @@ async def test_cancel_after_payment_is_refused(api: httpx.AsyncClient, tokens: T
     await assert_books_balanced(db)
 
 
-async def test_payment_timeout_cancels(api: httpx.AsyncClient, tokens: Tokens, db: Database, settings: Settings,
-                                       worker: Any) -> None:
-    settings.payment_window_seconds = 3
+async def test_payment_timeout_cancels_never_beyond_the_holds(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, settings: Settings, worker: Any
+) -> None:
+    settings.hold_ttl_seconds = 3  # the holds expire long before the 120 s payment window would
     event, tt = await setup_sale(api, tokens)
-    body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 2)])).json()
+    hold_id = await hold(api, tokens, tt["id"], 2)
+    hold_expires = (await api.get(f"/v1/holds/{hold_id}", headers=tokens.buyer())).json()["expires_at"]
+    body = (await checkout(api, tokens, [hold_id])).json()
+    assert body["expires_at"] == hold_expires
     order = await wait_order(api, tokens.buyer(), body["order_id"], settled, timeout=20)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "payment_timeout"
     assert (await availability(api, tokens.admin(), event["id"]))[tt["id"]]["available"] == 10
