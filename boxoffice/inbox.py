@@ -7,8 +7,11 @@ has closed starts a ``LatePaymentWorkflow``, which refunds money taken for an or
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -141,14 +144,61 @@ async def deliver(db: Database, client: Client, inbox_id: uuid.UUID, *, task_que
 
 
 async def _find_refund(session: object, ev: WebhookEvent) -> uuid.UUID | None:
-    if not ev.provider_refund_id:
+    """The refund a refund event is about: by our refund id when the event carries it (Stripe refund metadata,
+    Paystack merchant note), else by the provider's refund id, else the order's refund in flight (an order has
+    at most one). Only a hint is delivered: the refund workflow confirms with the provider."""
+    ours = _our_refund_id(ev.payload)
+    if ours is not None and await session.get(Refund, ours) is not None:  # type: ignore[attr-defined]
+        return ours
+    if ev.provider_refund_id:
+        row = (
+            await session.execute(  # type: ignore[attr-defined]
+                select(Refund.id)  # type: ignore[call-overload]
+                .join(Transaction, Transaction.id == Refund.transaction_id)
+                .where(Refund.provider_refund_id == ev.provider_refund_id, Transaction.provider == ev.provider)
+            )
+        ).first()
+        if row:
+            return row[0]  # type: ignore[no-any-return]
+    if ev.order_id is not None:
+        row = (
+            await session.execute(  # type: ignore[attr-defined]
+                select(Refund.id)  # type: ignore[call-overload]
+                .where(Refund.order_id == ev.order_id, Refund.status.in_(IN_FLIGHT))  # type: ignore[attr-defined]
+                .order_by(Refund.created_at.desc())  # type: ignore[attr-defined]
+                .limit(1)
+            )
+        ).first()
+        if row:
+            return row[0]  # type: ignore[no-any-return]
+    return None
+
+
+IN_FLIGHT = ("requested", "pending", "failed")
+_NOTE = re.compile(r"^boxoffice refund ([0-9a-fA-F-]{36})")
+
+
+def _our_refund_id(payload: Mapping[str, Any]) -> uuid.UUID | None:
+    """Our refund id, where a provider echoes it: Stripe ``data.object.metadata.refund_id`` (we set it on the
+    refund), Paystack ``data.merchant_note`` (``boxoffice refund {id}…``, see ``payments.paystack.refund_note``)."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
         return None
-    row = (
-        await session.execute(  # type: ignore[attr-defined]
-            select(Refund.id).where(Refund.provider_refund_id == ev.provider_refund_id)  # type: ignore[call-overload]
-        )
-    ).first()
-    return row[0] if row else None
+    inner = data.get("object")
+    obj: dict[str, Any] = inner if isinstance(inner, dict) else data
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    candidates = [metadata.get("refund_id")]
+    note = obj.get("merchant_note")
+    if isinstance(note, str) and (m := _NOTE.match(note)):
+        candidates.append(m.group(1))
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                return uuid.UUID(value)
+            except ValueError:
+                continue
+    return None
 
 
 async def mark_failed_attempt(db: Database, inbox_id: uuid.UUID, error: str) -> None:

@@ -29,6 +29,7 @@ from boxoffice.workflows.checkout import CheckoutWorkflow
 from boxoffice.workflows.fulfillment import FulfillmentWorkflow
 from boxoffice.workflows.holds import HoldExpiryWorkflow
 from boxoffice.workflows.late_payment import LatePaymentWorkflow
+from boxoffice.workflows.refund import RefundWorkflow
 from boxoffice.workflows.relay import WebhookRelayWorkflow
 
 log = get_logger(__name__)
@@ -67,7 +68,7 @@ def build_workers(
     checkout = Worker(
         client,
         task_queue=settings.checkout_task_queue,
-        workflows=[CheckoutWorkflow, HoldExpiryWorkflow, LatePaymentWorkflow, WebhookRelayWorkflow],
+        workflows=[CheckoutWorkflow, HoldExpiryWorkflow, LatePaymentWorkflow, RefundWorkflow, WebhookRelayWorkflow],
         activities=_with_overrides(
             [
                 inventory.claim_holds,

@@ -20,7 +20,7 @@ from boxoffice.messages import (
 from boxoffice.messages import CheckoutErrors as E
 from boxoffice.models import Event, Order, OrderLine, Refund, Transaction
 from boxoffice.models.types import utcnow
-from boxoffice.payments.base import LineItem, PaymentRequest, RefundState
+from boxoffice.payments.base import LineItem, PaymentRequest, ProviderError, RefundResult, RefundState
 from boxoffice.providers import Providers
 from boxoffice.services import orders, refunds
 from boxoffice.services.orders import CheckoutFailure
@@ -137,7 +137,14 @@ class PaymentActivities:
                 provider_name = await self._provider_of(session, refund_id)
             if done := await self._already_settled(refund_id):
                 return done
-            result = await self.providers.get(provider_name).refund_payment(req)
+            try:
+                result = await self.providers.get(provider_name).refund_payment(req)
+            except ProviderError as exc:
+                if exc.retryable:
+                    raise  # 5xx, 429, network: the same request (same idempotency key) is tried again
+                # A refusal (4xx, or the provider not configured) is a failed attempt: recorded, then retried
+                # under a new idempotency key, like a refund the provider accepted and later failed.
+                result = RefundResult(RefundState.FAILED, error=f"{exc.code or 'refused'}: {exc}")
             return await self._apply(refund_id, result.state, result.provider_refund_id, result.error)
 
     @activity.defn(name="check_refund")
@@ -152,7 +159,17 @@ class PaymentActivities:
                 refund = await session.get(Refund, uuid.UUID(refund_id))
                 assert refund is not None
             result = await self.providers.get(provider_name).verify_refund(refund.provider_refund_id or "", req)
-            return await self._apply(refund_id, result.state, result.provider_refund_id, result.error, final=False)
+            state, error = result.state, result.error
+            if state is RefundState.PENDING and refund.provider_refund_id:
+                # Some providers cannot be asked about a refund (Yoco): their signed, recorded refund webhook is
+                # then the confirmation. Matched on the provider's refund id, so a stale event cannot settle it.
+                async with self.db.session() as session:
+                    recorded = await refunds.recorded_refund_outcome(session, provider_name, refund.provider_refund_id)
+                if recorded is RefundState.SUCCEEDED:
+                    state = recorded
+                elif recorded is RefundState.FAILED:
+                    state, error = recorded, error or "the provider reported the refund failed (refund webhook)"
+            return await self._apply(refund_id, state, result.provider_refund_id, error, final=False)
 
     async def _provider_of(self, session: object, refund_id: str) -> str:
         refund = await session.get(Refund, uuid.UUID(refund_id))  # type: ignore[attr-defined]

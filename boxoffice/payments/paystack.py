@@ -146,7 +146,9 @@ class PaystackProvider:
         body = await self._http.request("GET", "/refund", params=[("transaction", transaction), ("perPage", "100")])
         note = refund_note(req)
         for refund in body.get("data") or []:
-            if isinstance(refund, dict) and refund.get("merchant_note") == note:
+            # A failed refund is not "the first refund" to hand back: a re-send after a failure must create a new
+            # one, or the retry would read the old failure for ever.
+            if isinstance(refund, dict) and refund.get("merchant_note") == note and refund.get("status") != "failed":
                 return refund
         return None
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.errors import NotFound
-from boxoffice.models import Order, Refund, Ticket, TicketType, Transaction
+from boxoffice.models import Order, Refund, Ticket, TicketType, Transaction, WebhookEvent
 from boxoffice.models.states import (
     OrderStatus,
     PaymentStatus,
@@ -17,7 +17,7 @@ from boxoffice.models.states import (
     TicketStatus,
     TransactionStatus,
 )
-from boxoffice.payments.base import RefundRequest
+from boxoffice.payments.base import EventKind, RefundRequest, RefundState
 from boxoffice.services import ledger
 
 REFUND_NAMESPACE = uuid.UUID("0d7a51f4-3a5e-4a8c-8d5e-6f1c2b7e9a31")
@@ -69,6 +69,26 @@ async def refund_request(session: AsyncSession, refund_id: str) -> RefundRequest
         reason=refund.reason,
         idempotency_key=f"refund-{refund.id}-{refund.provider_failures}",
     )
+
+
+async def recorded_refund_outcome(session: AsyncSession, provider: str, provider_refund_id: str) -> RefundState | None:
+    """The outcome of the provider's refund ``provider_refund_id`` as its latest signed webhook recorded in the inbox
+    says (succeeded or failed), or None when no such event has arrived."""
+    row = (
+        await session.execute(
+            select(WebhookEvent.kind)  # type: ignore[call-overload]
+            .where(
+                WebhookEvent.provider == provider,
+                WebhookEvent.provider_refund_id == provider_refund_id,
+                WebhookEvent.kind.in_([EventKind.REFUND_SUCCEEDED.value, EventKind.REFUND_FAILED.value]),  # type: ignore[attr-defined]
+            )
+            .order_by(WebhookEvent.received_at.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return RefundState.SUCCEEDED if row[0] == EventKind.REFUND_SUCCEEDED.value else RefundState.FAILED
 
 
 async def mark_refund_pending(
