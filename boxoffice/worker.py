@@ -79,6 +79,7 @@ def build_workers(
                 orders.cancel_order,
                 orders.start_fulfillment,
                 payments.initiate_payment,
+                payments.expire_payment,
                 payments.verify_payment,
                 payments.prepare_refund_of_capture,
                 payments.execute_refund,

@@ -43,14 +43,19 @@ async def assert_books_balanced(db: Database, org: str = "org1") -> dict[str, ob
         txn = txn_of.get(o.id)
         qty = sum(ln.quantity for ln in by_order_lines[o.id])
         if o.status in ("paid", "fulfilled"):
+            partial = o.payment_status == "partially_refunded"
             assert all(h.status == "converted" for h in own_holds), f"order {o.id}: holds not converted"
-            assert len(own_tickets) == qty and all(t.status in LIVE for t in own_tickets)
+            assert len(own_tickets) == qty
+            assert all(t.status in LIVE or (partial and t.status == "refunded") for t in own_tickets)
             assert len({t.attendee_id for t in own_tickets}) == qty
             if o.total_amount > 0:
                 assert txn is not None and txn.status == "succeeded" and txn.captured_amount == o.total_amount
-                assert o.payment_status == "paid"
+                assert o.payment_status in ("paid", "partially_refunded") and (txn.refunded_amount > 0) == partial
             else:
                 assert txn is None and o.payment_status == "not_required"
+        elif o.status == "refunded":
+            assert own_tickets and all(t.status == "refunded" for t in own_tickets)
+            assert txn is not None and txn.status == "refunded" and txn.refunded_amount == txn.captured_amount
         elif o.status == "cancelled":
             assert all(h.status in ("released", "expired") for h in own_holds), f"order {o.id}: holds kept"
             assert not own_tickets, f"cancelled order {o.id} has tickets"
@@ -63,6 +68,9 @@ async def assert_books_balanced(db: Database, org: str = "org1") -> dict[str, ob
                     assert txn.status == "failed" and o.payment_status == "failed"
         elif o.status == "pending":
             assert not own_tickets
+    for t in txns:  # what a transaction says was refunded is exactly what its settled refunds add up to
+        settled = sum(r.amount for r in refunds if r.transaction_id == t.id and r.status == "succeeded")
+        assert t.refunded_amount == settled, f"transaction {t.id}: refunded {t.refunded_amount} != refunds {settled}"
     ticket_attendees = {t.attendee_id for t in tickets}
     order_ids_with_tickets = {t.order_id for t in tickets}
     assert all(a.id in ticket_attendees for a in attendees if a.order_id in order_ids_with_tickets)

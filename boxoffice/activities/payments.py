@@ -77,6 +77,11 @@ class PaymentActivities:
                 idempotency_key=f"checkout-{inp.order_id}",
             )
             session_ = await provider.initiate_payment(req)
+            if not session_.payment_url:
+                # Paystack cannot give back the single-use page of a payment created by a lost reply: fail fast
+                # rather than wait out the window on a page nobody can open.
+                raise CheckoutFailure(E.PROVIDER_REJECTED, f"{order.provider} did not return a payment page for this "
+                                      "order; start a new checkout", code="payment_page_unavailable", status=502)
             async with self.db.transaction() as session:
                 await orders.record_payment_session(
                     session,
@@ -87,6 +92,16 @@ class PaymentActivities:
             return PaymentSessionResult(
                 payment_url=session_.payment_url, provider_reference=session_.provider_reference
             )
+
+    @activity.defn(name="expire_payment")
+    async def expire_payment(self, order_id: str) -> None:
+        """Compensation: close the order's payment page where the provider allows it (Stripe), so a checkout
+        that gave up cannot be paid afterwards. Idempotent."""
+        async with typed_errors():
+            async with self.db.session() as session:
+                txn = await orders.get_transaction(session, order_id)
+            if txn is not None and txn.provider_reference:
+                await self.providers.get(txn.provider).cancel_payment(txn.reference, txn.provider_reference)
 
     @activity.defn(name="verify_payment")
     async def verify_payment(self, inp: VerifyPaymentInput) -> PaymentCheck:

@@ -212,6 +212,9 @@ class PaystackProvider:
             raw=event,
         )
 
+    async def cancel_payment(self, reference: str, provider_reference: str) -> None:
+        """No API closes a payment page here; a late payment is confirmed and refunded by the checkout instead."""
+
     async def aclose(self) -> None:
         """Release the HTTP client if this provider owns it."""
         await self._http.aclose()

@@ -114,6 +114,9 @@ class SandboxProvider:
             raw=data,
         )
 
+    async def cancel_payment(self, reference: str, provider_reference: str) -> None:
+        """Like Paystack, the sandbox's page cannot be closed: late payments stay possible (and are refunded)."""
+
     async def refund_payment(self, req: RefundRequest) -> RefundResult:
         data = await self._call(
             "POST", "/refunds", json={"reference": req.reference, "amount": req.amount, "refund_id": req.refund_id}

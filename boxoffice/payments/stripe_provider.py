@@ -137,6 +137,15 @@ class StripeProvider:
         )
         return PaymentSession(provider_reference=str(body["id"]), payment_url=body.get("url"), raw=body)
 
+    async def cancel_payment(self, reference: str, provider_reference: str) -> None:
+        """Expire the Checkout Session so the buyer can no longer pay it. A session that is no longer open
+        (paid, already expired) answers 400, which is fine: whether it was paid is for verify to say."""
+        try:
+            await self._http.request("POST", f"/checkout/sessions/{provider_reference}/expire")
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+
     async def verify_payment(self, reference: str, provider_reference: str) -> PaymentResult:
         """The session's state: paid → SUCCEEDED, expired → EXPIRED, a completed session whose (async) payment failed →
         FAILED, anything else PENDING (an open session can still be paid after a declined card)."""

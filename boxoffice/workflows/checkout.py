@@ -169,6 +169,7 @@ class CheckoutWorkflow:
                 captured = PaymentCheck(state="succeeded", amount=0, currency=self._summary.currency)
             else:
                 self._set_status("initiating_payment")
+                compensations.append(lambda: self._compensate(PaymentActivities.expire_payment, inp.order_id))
                 session = await self._step(
                     PaymentActivities.initiate_payment,
                     InitiatePaymentInput(order_id=inp.order_id, return_url=inp.return_url),
@@ -233,9 +234,19 @@ class CheckoutWorkflow:
             if check is not None and check.state != "pending":
                 return check
             if self._cancel_requested:
-                return PaymentCheck(state="cancelled")
-        # The window closed: one last look before giving up (a payment may have landed at the last second).
-        return await self._verify(inp) or PaymentCheck(state="expired")
+                return await self._close_and_look(inp, "cancelled")
+        return await self._close_and_look(inp, "timeout")
+
+    async def _close_and_look(self, inp: CheckoutInput, giving_up_as: str) -> PaymentCheck:
+        """Close the payment page (where the provider can), then look once more: a payment that landed at the
+        last second is sold, not refunded, and nothing can be paid after this."""
+        await self._compensate(PaymentActivities.expire_payment, inp.order_id)
+        check = await self._verify(inp)
+        if check is not None and check.state == "succeeded":
+            return check
+        # "expired" here is usually our own doing (we just closed the page): the reason stays ours.
+        keep_ours = giving_up_as == "cancelled" or check is None or check.state in ("pending", "expired")
+        return PaymentCheck(state=giving_up_as if keep_ours else check.state)
 
     async def _verify(self, inp: CheckoutInput) -> PaymentCheck | None:
         try:
@@ -250,7 +261,8 @@ class CheckoutWorkflow:
 
     @staticmethod
     def _cancel_reason(check: PaymentCheck) -> str:
-        reasons = {"failed": "payment_declined", "expired": "payment_expired", "cancelled": "buyer_cancelled"}
+        reasons = {"failed": "payment_declined", "expired": "payment_expired", "cancelled": "buyer_cancelled",
+                   "timeout": "payment_timeout"}
         return reasons.get(check.state, "payment_timeout")
 
     @staticmethod
