@@ -88,7 +88,9 @@ async def _find_order(session: object, event: ProviderEvent) -> uuid.UUID | None
     return None
 
 
-async def deliver(db: Database, client: Client, inbox_id: uuid.UUID, *, task_queue: str) -> str:
+async def deliver(
+    db: Database, client: Client, inbox_id: uuid.UUID, *, task_queue: str, poll_interval_seconds: int = 30
+) -> str:
     """Hand a recorded event to its workflow. Returns the event's new status; raises if Temporal is unreachable."""
     async with db.session() as session:
         ev = await session.get(WebhookEvent, inbox_id)
@@ -115,7 +117,7 @@ async def deliver(db: Database, client: Client, inbox_id: uuid.UUID, *, task_que
             if kind is EventKind.PAYMENT_SUCCEEDED:
                 await client.start_workflow(
                     "LatePaymentWorkflow",
-                    LatePaymentInput(order_id=str(order_id)),
+                    LatePaymentInput(order_id=str(order_id), poll_interval_seconds=poll_interval_seconds),
                     id=late_payment_workflow_id(str(order_id)),
                     task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -239,6 +239,7 @@ class FulfillmentResult:
 class LatePaymentInput:
     order_id: str
     event_id: str = ""
+    poll_interval_seconds: int = 30
 
 
 def late_payment_workflow_id(order_id: str) -> str:

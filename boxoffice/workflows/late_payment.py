@@ -46,7 +46,7 @@ class LatePaymentWorkflow:
             retry_policy=FOREVER,
         )
         while outcome.state != "succeeded":
-            await workflow.sleep(timedelta(seconds=30))
+            await workflow.sleep(timedelta(seconds=inp.poll_interval_seconds))
             outcome = await workflow.execute_activity_method(
                 PaymentActivities.check_refund,
                 refund_id,

@@ -32,7 +32,13 @@ async def receive(provider: str, request: Request, db: DbDep, settings: Settings
         return {"status": "ignored"}
     try:
         client = await request.app.state.temporal.get()
-        status = await inbox.deliver(db, client, inbox_id, task_queue=settings.checkout_task_queue)
+        status = await inbox.deliver(
+            db,
+            client,
+            inbox_id,
+            task_queue=settings.checkout_task_queue,
+            poll_interval_seconds=settings.payment_poll_interval_seconds,
+        )
     except Exception as exc:  # recorded: the relay delivers it later
         log.warning("webhook delivery deferred to the relay", provider=provider, error=repr(exc))
         await inbox.mark_failed_attempt(db, inbox_id, repr(exc))
