@@ -44,18 +44,15 @@ with workflow.unsafe.imports_passed_through():
         OrderSummary,
         PaymentCheck,
         PaymentEventSignal,
-        RefundOutcome,
         VerifyPaymentInput,
     )
     from boxoffice.messages import CheckoutErrors as E
     from boxoffice.temporal import SA_CHECKOUT_STATUS
+    from boxoffice.workflows.refunding import FOREVER, refund_until_confirmed
 
 # Forward steps give up after a while (then the saga unwinds); compensations never do.
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), maximum_attempts=8
-)
-FOREVER = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(minutes=2), maximum_attempts=0
 )
 POLL_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=5), maximum_attempts=3
@@ -261,8 +258,12 @@ class CheckoutWorkflow:
 
     @staticmethod
     def _cancel_reason(check: PaymentCheck) -> str:
-        reasons = {"failed": "payment_declined", "expired": "payment_expired", "cancelled": "buyer_cancelled",
-                   "timeout": "payment_timeout"}
+        reasons = {
+            "failed": "payment_declined",
+            "expired": "payment_expired",
+            "cancelled": "buyer_cancelled",
+            "timeout": "payment_timeout",
+        }
         return reasons.get(check.state, "payment_timeout")
 
     @staticmethod
@@ -326,27 +327,7 @@ class CheckoutWorkflow:
         )
         if not refund_id:
             return
-        outcome: RefundOutcome = await workflow.execute_activity_method(
-            PaymentActivities.execute_refund,
-            refund_id,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=FOREVER,
-        )
-        while outcome.state != "succeeded":
-            await workflow.sleep(timedelta(seconds=inp.poll_interval_seconds))
-            outcome = await workflow.execute_activity_method(
-                PaymentActivities.check_refund,
-                refund_id,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=FOREVER,
-            )
-            if outcome.state == "failed":
-                outcome = await workflow.execute_activity_method(
-                    PaymentActivities.execute_refund,
-                    refund_id,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    retry_policy=FOREVER,
-                )
+        await refund_until_confirmed(refund_id, inp.poll_interval_seconds)
         self._set_status("refunded")
 
     # --- helpers --------------------------------------------------------------------------------------

@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from boxoffice.activities.payments import PaymentActivities
-    from boxoffice.messages import AutoRefundInput, LatePaymentInput, RefundOutcome, VerifyPaymentInput
-
-FOREVER = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5), maximum_attempts=0)
+    from boxoffice.messages import AutoRefundInput, LatePaymentInput, VerifyPaymentInput
+    from boxoffice.workflows.refunding import FOREVER, refund_until_confirmed
 
 
 @workflow.defn(name="LatePaymentWorkflow")
@@ -39,25 +37,5 @@ class LatePaymentWorkflow:
         )
         if not refund_id:
             return "order fulfilled with this payment: nothing to refund"
-        outcome: RefundOutcome = await workflow.execute_activity_method(
-            PaymentActivities.execute_refund,
-            refund_id,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=FOREVER,
-        )
-        while outcome.state != "succeeded":
-            await workflow.sleep(timedelta(seconds=inp.poll_interval_seconds))
-            outcome = await workflow.execute_activity_method(
-                PaymentActivities.check_refund,
-                refund_id,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=FOREVER,
-            )
-            if outcome.state == "failed":
-                outcome = await workflow.execute_activity_method(
-                    PaymentActivities.execute_refund,
-                    refund_id,
-                    start_to_close_timeout=timedelta(seconds=60),
-                    retry_policy=FOREVER,
-                )
+        await refund_until_confirmed(refund_id, inp.poll_interval_seconds)
         return f"refunded {check.amount} {check.currency} as {refund_id}"
