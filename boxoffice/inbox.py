@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
@@ -77,9 +78,9 @@ async def _find_order(session: object, event: ProviderEvent) -> uuid.UUID | None
     if event.provider_reference:
         txn = (
             await session.execute(  # type: ignore[attr-defined]
-                select(Transaction.order_id).where(
-                    Transaction.provider == event.provider,  # type: ignore[call-overload]
-                    Transaction.provider_reference == event.provider_reference,
+                select(col(Transaction.order_id)).where(
+                    col(Transaction.provider) == event.provider,
+                    col(Transaction.provider_reference) == event.provider_reference,
                 )
             )
         ).first()
@@ -215,9 +216,9 @@ async def mark_failed_attempt(db: Database, inbox_id: uuid.UUID, error: str) -> 
 async def pending(db: Database, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:
     async with db.session() as session:
         rows = await session.execute(
-            select(WebhookEvent.id)
-            .where(WebhookEvent.status == "received", WebhookEvent.received_at <= older_than)  # type: ignore[call-overload]
-            .order_by(WebhookEvent.received_at)
+            select(col(WebhookEvent.id))
+            .where(col(WebhookEvent.status) == "received", col(WebhookEvent.received_at) <= older_than)
+            .order_by(col(WebhookEvent.received_at))
             .limit(limit)
         )
         return [r[0] for r in rows.all()]

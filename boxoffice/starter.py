@@ -81,11 +81,15 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    missing = {k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES
-               if k.name not in listed.custom_attributes}
+    missing = {
+        k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for k in SEARCH_ATTRIBUTES
+        if k.name not in listed.custom_attributes
+    }
     if missing:
         await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace))
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
@@ -125,6 +129,6 @@ async def start_checkout(client: Client, inp: CheckoutInput, *, task_queue: str)
             ]
         ),
     )
-    return await client.execute_update_with_start_workflow(
-        CheckoutWorkflow.payment_session, start_workflow_operation=start
-    )
+    # The SDK's stubs type an async update method's result as a coroutine; the call returns its value.
+    update = CheckoutWorkflow.payment_session
+    return await client.execute_update_with_start_workflow(update, start_workflow_operation=start)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.auth import Principal
@@ -26,8 +27,14 @@ _H = Hold.__table__  # type: ignore[attr-defined]
 
 # Statements are built once: this is the hottest path of an on-sale night.
 _LOOKUP = (
-    select(_TT.c.organization_id, _TT.c.event_id, _TT.c.max_per_order, _TT.c.sales_start, _TT.c.sales_end,
-           Event.__table__.c.ends_at)  # type: ignore[attr-defined]
+    select(
+        _TT.c.organization_id,
+        _TT.c.event_id,
+        _TT.c.max_per_order,
+        _TT.c.sales_start,
+        _TT.c.sales_end,
+        Event.__table__.c.ends_at,  # type: ignore[attr-defined]
+    )
     .join(Event.__table__, Event.__table__.c.id == _TT.c.event_id)  # type: ignore[attr-defined]
     .where(_TT.c.id == bindparam("tt_id"))
 )
@@ -70,9 +77,15 @@ async def create_hold(
         raise Conflict("sales have ended", code="sales_ended")
 
     values = {
-        "id": uuid.uuid4(), "organization_id": who.org_id, "event_id": row.event_id,
-        "ticket_type_id": ticket_type_id, "user_id": who.user_id, "quantity": quantity,
-        "status": HoldStatus.ACTIVE.value, "expires_at": now + timedelta(seconds=ttl_seconds), "created_at": now,
+        "id": uuid.uuid4(),
+        "organization_id": who.org_id,
+        "event_id": row.event_id,
+        "ticket_type_id": ticket_type_id,
+        "user_id": who.user_id,
+        "quantity": quantity,
+        "status": HoldStatus.ACTIVE.value,
+        "expires_at": now + timedelta(seconds=ttl_seconds),
+        "created_at": now,
     }
     if conn.dialect.name == "postgresql":
         taken = (await conn.execute(_TAKE_AND_INSERT, values)).first() is not None
@@ -98,9 +111,9 @@ async def _end_holds(session: AsyncSession, where: list, status: HoldStatus, now
     ended = (
         await session.execute(
             update(Hold)
-            .where(and_(Hold.status.in_(sources_of(HoldStatus, status)), *where))  # type: ignore[attr-defined]
+            .where(and_(col(Hold.status).in_(sources_of(HoldStatus, status)), *where))
             .values(status=status.value, ended_at=now)
-            .returning(Hold.id, Hold.ticket_type_id, Hold.quantity)  # type: ignore[arg-type]
+            .returning(col(Hold.id), col(Hold.ticket_type_id), col(Hold.quantity))
             .execution_options(synchronize_session=False)
         )
     ).all()
@@ -139,7 +152,7 @@ async def expire_due_holds(session: AsyncSession, *, now: datetime, limit: int =
     )
     ended = await _end_holds(
         session,
-        [Hold.id.in_(due), Hold.order_id.is_(None), Hold.expires_at <= now],
+        [col(Hold.id).in_(due), col(Hold.order_id).is_(None), col(Hold.expires_at) <= now],
         HoldStatus.EXPIRED,
         now,  # type: ignore[attr-defined,union-attr]
     )

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.auth import Principal, Role
@@ -46,7 +47,7 @@ async def order_view(session: AsyncSession, order: Order) -> dict[str, Any]:
             await session.execute(
                 select(OrderLine)
                 .where(OrderLine.order_id == order.id)  # type: ignore[arg-type]
-                .order_by(OrderLine.position)
+                .order_by(col(OrderLine.position))
             )
         )
         .scalars()
@@ -54,10 +55,10 @@ async def order_view(session: AsyncSession, order: Order) -> dict[str, Any]:
     )
     tickets = (
         await session.execute(
-            select(Ticket, Attendee.name)
-            .outerjoin(Attendee, Attendee.id == Ticket.attendee_id)  # type: ignore[call-overload,arg-type]
-            .where(Ticket.order_id == order.id)
-            .order_by(Ticket.order_line_id, Ticket.index_in_line)
+            select(Ticket, col(Attendee.name))
+            .outerjoin(Attendee, col(Attendee.id) == col(Ticket.attendee_id))
+            .where(col(Ticket.order_id) == order.id)
+            .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
         )
     ).all()
     txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()  # type: ignore[arg-type]

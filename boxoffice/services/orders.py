@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import and_, select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.errors import BoxofficeError, Conflict, NotFound, ValidationFailed
@@ -56,9 +57,7 @@ async def claim_holds(
             E.HOLD_NOT_FOUND, "hold_ids must be distinct and non-empty", code="validation_error", status=422
         )
     rows = (
-        (
-            await session.execute(select(Hold).where(Hold.id.in_(ids)).order_by(Hold.id).with_for_update())  # type: ignore[attr-defined]
-        )
+        (await session.execute(select(Hold).where(col(Hold.id).in_(ids)).order_by(col(Hold.id)).with_for_update()))
         .scalars()
         .all()
     )
@@ -90,7 +89,7 @@ async def claim_holds(
         )
     await session.execute(
         update(Hold)
-        .where(and_(Hold.id.in_(ids), Hold.status == HoldStatus.ACTIVE, Hold.order_id.is_(None)))  # type: ignore[attr-defined,union-attr]
+        .where(and_(col(Hold.id).in_(ids), col(Hold.status) == HoldStatus.ACTIVE, col(Hold.order_id).is_(None)))
         .values(order_id=oid)
         .execution_options(synchronize_session=False)
     )
@@ -120,7 +119,7 @@ async def price_checkout(
     types = {
         t.id: t
         for t in (
-            await session.execute(select(TicketType).where(TicketType.id.in_({h.ticket_type_id for h in holds})))
+            await session.execute(select(TicketType).where(col(TicketType.id).in_({h.ticket_type_id for h in holds})))
         ).scalars()  # type: ignore[attr-defined]
     }
     event = await session.get(Event, ordered[0].event_id)
@@ -281,9 +280,9 @@ async def complete_order(
     converted = (
         await session.execute(
             update(Hold)
-            .where(and_(Hold.order_id == order.id, Hold.status == HoldStatus.ACTIVE))  # type: ignore[arg-type]
+            .where(and_(col(Hold.order_id) == order.id, col(Hold.status) == HoldStatus.ACTIVE))
             .values(status=HoldStatus.CONVERTED.value, ended_at=now)
-            .returning(Hold.ticket_type_id, Hold.quantity)  # type: ignore[arg-type]
+            .returning(col(Hold.ticket_type_id), col(Hold.quantity))
             .execution_options(synchronize_session=False)
         )
     ).all()

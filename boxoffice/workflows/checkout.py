@@ -243,7 +243,7 @@ class CheckoutWorkflow:
             return check
         # "expired" here is usually our own doing (we just closed the page): the reason stays ours.
         keep_ours = giving_up_as == "cancelled" or check is None or check.state in ("pending", "expired")
-        return PaymentCheck(state=giving_up_as if keep_ours else check.state)
+        return PaymentCheck(state=giving_up_as if keep_ours or check is None else check.state)
 
     async def _verify(self, inp: CheckoutInput) -> PaymentCheck | None:
         try:

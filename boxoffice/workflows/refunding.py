@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -21,12 +22,9 @@ async def refund_until_confirmed(refund_id: str, poll_interval_seconds: int) -> 
     """Send the refund, then re-read it until the provider confirms; a refund the provider fails is sent again
     (under a new idempotency key, see ``execute_refund``)."""
 
-    async def run(fn: object) -> RefundOutcome:
-        return await workflow.execute_activity_method(  # type: ignore[no-any-return]
-            fn,
-            refund_id,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=FOREVER,  # type: ignore[arg-type]
+    async def run(fn: Callable[[PaymentActivities, str], Awaitable[RefundOutcome]]) -> RefundOutcome:
+        return await workflow.execute_activity_method(
+            fn, refund_id, start_to_close_timeout=timedelta(seconds=60), retry_policy=FOREVER
         )
 
     outcome = await run(PaymentActivities.execute_refund)
