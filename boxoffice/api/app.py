@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from boxoffice.api import problems
 from boxoffice.api.middleware import RequestContext
-from boxoffice.api.routes import catalogue, checkouts, holds, ops, refunds, sandbox, tickets, webhooks
+from boxoffice.api.routes import books, catalogue, checkouts, holds, ops, refunds, sandbox, tickets, webhooks
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.providers import Providers
@@ -58,6 +58,6 @@ def create_app(
 
     app.add_middleware(RequestContext)
 
-    for module in (ops, catalogue, holds, checkouts, refunds, tickets, webhooks, sandbox):
+    for module in (ops, books, catalogue, holds, checkouts, refunds, tickets, webhooks, sandbox):
         app.include_router(module.router)
     return app
