@@ -28,7 +28,9 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # ExtraAdder keeps the ``temporal_workflow`` / ``temporal_activity`` fields (workflow id, run id,
+            # activity id and type) that Temporal's workflow and activity loggers attach to every record.
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.processors.format_exc_info,
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,

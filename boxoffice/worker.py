@@ -44,6 +44,18 @@ def _with_overrides(fns: list[Callable[..., Any]], overrides: dict[str, Callable
     return list(names.values())
 
 
+class Workers(list[Worker]):
+    """The workers of this process, and ``close()`` for what they own beyond Temporal (the PDF renderer)."""
+
+    def __init__(self, workers: Sequence[Worker], documents: DocumentActivities):
+        super().__init__(workers)
+        self.documents = documents
+
+    def close(self) -> None:
+        """After the workers have shut down: stop the PDF renderer process."""
+        self.documents.close()
+
+
 def build_workers(
     client: Client,
     db: Database,
@@ -51,8 +63,11 @@ def build_workers(
     *,
     providers: Providers | None = None,
     overrides: dict[str, Callable[..., Any]] | None = None,
-) -> Sequence[Worker]:
-    """The checkout worker and the documents worker, on the task queues named in ``settings``."""
+) -> Workers:
+    """The checkout worker and the documents worker, on the task queues named in ``settings``.
+
+    PDFs are rendered in a child process (started on first use); call ``close()`` after the workers stop.
+    """
     assert settings.signing_key_file is not None
     providers = providers or Providers(settings)
     issuer = KeyedTicketIssuer(load_or_create(settings.signing_key_file))
@@ -99,10 +114,11 @@ def build_workers(
         activities=_with_overrides(
             [documents.render_ticket_pdf, documents.email_tickets, documents.mark_fulfilled], overrides
         ),
-        # WeasyPrint is CPU-bound: a couple at a time keeps the checkout worker responsive.
+        # WeasyPrint is CPU-bound and renders in one child process (DocumentActivities): two activities at a
+        # time keep it busy (one renders while the other reads the order or stores the PDF).
         max_concurrent_activities=2,
     )
-    return [checkout, docs]
+    return Workers([checkout, docs], documents)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -112,6 +128,7 @@ async def run_worker(settings: Settings) -> None:
     await ensure_schedules(client, settings)
     providers = Providers(settings)
     workers = build_workers(client, db, settings, providers=providers)
+    workers.documents.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,5 +139,6 @@ async def run_worker(settings: Settings) -> None:
     log.info("worker stopping")
     await asyncio.gather(*(w.shutdown() for w in workers))
     await asyncio.gather(*runs, return_exceptions=True)
+    workers.close()
     await providers.aclose()
     await db.dispose()

@@ -227,6 +227,7 @@ async def worker(
     """The checkout and documents workers on this test's task queues, with the real activities."""
     from boxoffice.worker import build_workers
 
-    workers = list(build_workers(temporal, db, settings, providers=providers, overrides=activity_overrides))
+    workers = build_workers(temporal, db, settings, providers=providers, overrides=activity_overrides)
     async with workers[0], workers[1]:
         yield workers
+    workers.close()

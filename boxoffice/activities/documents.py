@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import threading
 import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from temporalio import activity
@@ -16,12 +23,15 @@ from boxoffice.models.states import FulfillmentStatus, OrderStatus
 from boxoffice.models.types import utcnow
 from boxoffice.storage import Storage
 
+if TYPE_CHECKING:  # WeasyPrint loads only where PDFs are rendered
+    from boxoffice.ticketing.pdf import TicketDocument
+
 
 def pdf_key(order_id: str) -> str:
     return f"orders/{order_id}/tickets.pdf"
 
 
-async def order_documents(db: Database, order_id: str) -> tuple[Order, list[object]]:
+async def order_documents(db: Database, order_id: str) -> tuple[Order, list[TicketDocument]]:
     """The order and one TicketDocument per active ticket, in a stable order."""
     from boxoffice.ticketing.pdf import TicketDocument
 
@@ -57,23 +67,109 @@ async def order_documents(db: Database, order_id: str) -> tuple[Order, list[obje
     return order, docs
 
 
-async def render_pdf(db: Database, order_id: str) -> bytes:
+def _render_docs(docs: list[TicketDocument]) -> bytes:
+    """WeasyPrint, mostly fontTools' font subsetting: ~0.3 s of CPU per PDF, holding the GIL throughout."""
     from boxoffice.ticketing.pdf import render_tickets_pdf
 
-    _order, docs = await order_documents(db, order_id)
-    import asyncio
+    return render_tickets_pdf(docs)  # type: ignore[arg-type]
 
-    return await asyncio.to_thread(render_tickets_pdf, docs)  # type: ignore[arg-type]
+
+# The renderer: one child process per worker process, shared by its DocumentActivities, so the PDF work never
+# holds the GIL of the process that runs the checkout workflows. Started on first use (or ``start()``), stopped
+# when the last DocumentActivities that used it is closed (else at interpreter exit).
+RENDER_PROCESSES = 1
+# Rendering yields the CPU to checkouts: a buyer waits on the payment page, a ticket e-mail can wait a moment.
+RENDER_NICENESS = 10
+_renderer_lock = threading.Lock()
+_renderer: ProcessPoolExecutor | None = None
+_renderer_users = 0
+
+
+def _start_renderer(parent_pid: int, niceness: int) -> None:
+    """In the renderer process, once: lower its priority, exit with its parent (even a SIGKILLed one), and
+    import WeasyPrint before the first order needs it."""
+    import time
+
+    if niceness:
+        os.nice(niceness)
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    import weasyprint  # noqa: F401
+
+    import boxoffice.ticketing.pdf  # noqa: F401
+
+
+async def render_pdf(db: Database, order_id: str, executor: Executor | None = None) -> bytes:
+    """The order's tickets as one PDF, rendered on ``executor`` (a thread of this process if None)."""
+    _order, docs = await order_documents(db, order_id)
+    if executor is None:
+        return await asyncio.to_thread(_render_docs, docs)
+    return await asyncio.get_running_loop().run_in_executor(executor, _render_docs, docs)
 
 
 class DocumentActivities:
+    """PDFs render in the renderer process (see ``RENDER_PROCESSES``); ``close()`` when the workers have stopped."""
+
     def __init__(self, db: Database, storage: Storage, mailer: Mailer):
         self.db, self.storage, self.mailer = db, storage, mailer
+        self._uses_renderer = False
+
+    def renderer(self) -> ProcessPoolExecutor:
+        global _renderer, _renderer_users
+        with _renderer_lock:
+            if not self._uses_renderer:
+                self._uses_renderer = True
+                _renderer_users += 1
+            if _renderer is None:
+                # 'spawn': a fresh interpreter, nothing inherited from this process's threads or event loop.
+                _renderer = ProcessPoolExecutor(
+                    max_workers=RENDER_PROCESSES,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_renderer,
+                    initargs=(os.getpid(), RENDER_NICENESS),
+                )
+            return _renderer
+
+    def start(self) -> None:
+        """Start the renderer process now (it imports WeasyPrint in the background) rather than on first use."""
+        self.renderer().submit(int)  # a no-op: a process pool starts its processes with its first task
+
+    def close(self) -> None:
+        """This instance no longer renders; the last one to close stops the renderer (a render in flight ends first)."""
+        global _renderer, _renderer_users
+        with _renderer_lock:
+            if not self._uses_renderer:
+                return
+            self._uses_renderer = False
+            _renderer_users -= 1
+            pool = _renderer if _renderer_users == 0 else None
+            if pool is not None:
+                _renderer = None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def _render(self, order_id: str) -> bytes:
+        global _renderer
+        pool = self.renderer()
+        try:
+            return await render_pdf(self.db, order_id, pool)
+        except BrokenProcessPool:
+            # The renderer process died (killed, out of memory): the activity's next attempt starts a new one.
+            with _renderer_lock:
+                if _renderer is pool:
+                    _renderer = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     @activity.defn(name="render_ticket_pdf")
     async def render_ticket_pdf(self, order_id: str) -> str:
         """All the order's tickets in one PDF (one page each), stored; returns where."""
-        data = await render_pdf(self.db, order_id)
+        data = await self._render(order_id)
         return await self.storage.put(pdf_key(order_id), data, "application/pdf")
 
     @activity.defn(name="email_tickets")
@@ -85,7 +181,7 @@ class DocumentActivities:
             event = await session.get(Event, order.event_id)
         pdf = await self.storage.get(pdf_key(order_id))
         if pdf is None:
-            pdf = await render_pdf(self.db, order_id)
+            pdf = await self._render(order_id)
         msg = EmailMessage()
         msg["To"] = f"{order.buyer_name} <{order.buyer_email}>"
         msg["Subject"] = f"Your tickets for {event.name if event else 'your event'}"

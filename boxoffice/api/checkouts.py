@@ -6,8 +6,10 @@ import asyncio
 import hashlib
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -55,8 +57,6 @@ async def _existing(session: AsyncSession, order_id: str, digest: str) -> dict[s
         return None
     if order.request_hash != digest:
         raise ValidationFailed("this Idempotency-Key was used with a different request", code="idempotency_key_reused")
-    from sqlalchemy import select
-
     txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()  # type: ignore[arg-type]
     return response(
         OrderSummary(
@@ -72,30 +72,52 @@ async def _existing(session: AsyncSession, order_id: str, digest: str) -> dict[s
     )
 
 
+def _hold_problem(hold: Hold | None, hid: uuid.UUID, who: Principal, inp: CheckoutInput, now: datetime) -> None:
+    """Raise the hold's own refusal (not found, expired, unavailable), if it has one."""
+    if hold is None or hold.organization_id != who.org_id or hold.user_id != who.user_id:
+        raise CheckoutFailure(
+            "HoldNotFound", f"hold {hid} not found", code="hold_not_found", status=404, hold_id=str(hid)
+        )
+    if hold.status == "expired" or (hold.status == "active" and hold.expires_at <= now):
+        raise CheckoutFailure("HoldExpired", f"hold {hid} has expired", code="hold_expired", hold_id=str(hid))
+    if hold.status != "active" or (hold.order_id is not None and str(hold.order_id) != inp.order_id):
+        raise CheckoutFailure(
+            "HoldUnavailable", f"hold {hid} is {hold.status}", code="hold_unavailable", hold_id=str(hid)
+        )
+
+
+def _check_holds(
+    ids: list[uuid.UUID], by_id: dict[uuid.UUID, Hold], who: Principal, inp: CheckoutInput, now: datetime
+) -> None:
+    for hid in ids:
+        _hold_problem(by_id.get(hid), hid, who, inp, now)
+    if len({by_id[i].event_id for i in ids}) != 1:
+        raise ValidationFailed("all holds of a checkout must be for one event", code="mixed_events")
+
+
 async def _precheck(session: AsyncSession, who: Principal, inp: CheckoutInput, providers: Providers) -> None:
-    """Refuse what the workflow would refuse, before anything starts (the workflow re-checks atomically)."""
+    """Refuse what the workflow would refuse, before anything starts (the workflow re-checks atomically).
+
+    The happy path reads the holds once, through ``price_checkout`` (holds, ticket types, event: three queries).
+    When pricing refuses, the holds are checked first, so a hold's own problem (not found, expired, taken,
+    mixed events) takes precedence over a price problem, as the refusals are documented.
+    """
     ids = []
     for h in inp.hold_ids:
         try:
             ids.append(uuid.UUID(h))
         except ValueError:
             raise ValidationFailed(f"{h!r} is not a hold id", code="validation_error") from None
-    now = utcnow()
-    for hid in ids:
-        hold = await session.get(Hold, hid)
-        if hold is None or hold.organization_id != who.org_id or hold.user_id != who.user_id:
-            raise CheckoutFailure(
-                "HoldNotFound", f"hold {hid} not found", code="hold_not_found", status=404, hold_id=str(hid)
-            )
-        if hold.status == "expired" or (hold.status == "active" and hold.expires_at <= now):
-            raise CheckoutFailure("HoldExpired", f"hold {hid} has expired", code="hold_expired", hold_id=str(hid))
-        if hold.status != "active" or (hold.order_id is not None and str(hold.order_id) != inp.order_id):
-            raise CheckoutFailure(
-                "HoldUnavailable", f"hold {hid} is {hold.status}", code="hold_unavailable", hold_id=str(hid)
-            )
-    if len({(await session.get(Hold, i)).event_id for i in ids}) != 1:  # type: ignore[union-attr]
+    if not ids:
         raise ValidationFailed("all holds of a checkout must be for one event", code="mixed_events")
-    event, _holds, _types, quote = await price_checkout(session, inp)
+    now = utcnow()
+    try:
+        event, holds, _types, quote = await price_checkout(session, inp)
+    except BoxofficeError:
+        found = (await session.execute(select(Hold).where(Hold.id.in_(ids)))).scalars().all()  # type: ignore[attr-defined]
+        _check_holds(ids, {h.id: h for h in found}, who, inp, now)
+        raise
+    _check_holds(ids, {h.id: h for h in holds}, who, inp, now)
     inp.event_id = str(event.id)
     if quote.total_amount > 0:
         provider = providers.for_request(inp.provider)
@@ -105,9 +127,9 @@ async def _precheck(session: AsyncSession, who: Principal, inp: CheckoutInput, p
 
 
 def _problem_from_update(exc: WorkflowUpdateFailedError) -> BoxofficeError:
-    cause = exc.cause
+    cause: BaseException | None = exc.cause
     while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.cause
+        cause = getattr(cause, "cause", None)
     if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
         d = cause.details[0]
         extra = {k: v for k, v in d.items() if k not in ("code", "status", "detail")}

@@ -24,6 +24,9 @@ from boxoffice.services import order_views
 
 router = APIRouter(prefix="/v1", tags=["checkout"])
 TERMINAL = {"fulfilled", "cancelled", "refunded"}
+# A watching buyer sees a change within this (one primary-key read per poll and connection).
+SSE_POLL_SECONDS = 0.1
+SSE_MAX_SECONDS = 30 * 60
 
 
 @router.post("/checkouts", status_code=201, response_model=CheckoutOut)
@@ -66,7 +69,9 @@ async def order_events(order_id: uuid.UUID, who: CurrentUser, session: SessionDe
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         last: tuple[str, str, str] | None = None
-        for _ in range(3600):  # at most ~30 minutes per connection; clients reconnect
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SSE_MAX_SECONDS  # clients reconnect
+        while loop.time() < deadline:
             async with db.session() as s:
                 o = await s.get(Order, order_id)
                 assert o is not None
@@ -86,7 +91,7 @@ async def order_events(order_id: uuid.UUID, who: CurrentUser, session: SessionDe
                 }
                 if now[0] in TERMINAL:
                     return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(SSE_POLL_SECONDS)
 
     return EventSourceResponse(stream(), ping=15)
 
