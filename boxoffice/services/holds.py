@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlmodel import col
@@ -45,25 +46,28 @@ _TAKE = (
     .returning(_TT.c.id)
 )
 _INSERT = insert(_H)
-# PostgreSQL: take the seats and record the hold in one statement, so the hot row's lock is held for one
-# round trip less. Nothing is inserted when the conditional update matches no row (sold out).
+# PostgreSQL: every rule of a hold (organisation, sales window, per-order limit, seats left) and the insert in
+# one statement. The hot row's lock is held for the shortest time and a successful hold costs one round trip
+# plus the commit; only a refused one pays for the lookup that says why.
 _TAKE_AND_INSERT = text(
-    "WITH taken AS (UPDATE ticket_types SET held = held + :quantity "
-    "WHERE id = :ticket_type_id AND held + sold + :quantity <= capacity RETURNING id) "
+    "WITH taken AS (UPDATE ticket_types tt SET held = tt.held + :quantity FROM events e "
+    "WHERE tt.id = :ticket_type_id AND tt.organization_id = :organization_id AND e.id = tt.event_id "
+    "AND (tt.max_per_order IS NULL OR :quantity <= tt.max_per_order) "
+    "AND (tt.sales_start IS NULL OR tt.sales_start <= :created_at) "
+    "AND (tt.sales_end IS NULL OR :created_at < tt.sales_end) AND :created_at < e.ends_at "
+    "AND tt.held + tt.sold + :quantity <= tt.capacity RETURNING tt.id, tt.event_id) "
     "INSERT INTO holds (id, organization_id, event_id, ticket_type_id, user_id, quantity, status, expires_at, "
-    "order_id, created_at, ended_at) SELECT :id, :organization_id, :event_id, taken.id, :user_id, :quantity, "
-    ":status, :expires_at, NULL, :created_at, NULL FROM taken RETURNING holds.id"
+    "order_id, created_at, ended_at) SELECT :id, :organization_id, taken.event_id, taken.id, :user_id, :quantity, "
+    ":status, :expires_at, NULL, :created_at, NULL FROM taken RETURNING holds.event_id"
 ).bindparams(bindparam("expires_at", type_=UTCDateTime()), bindparam("created_at", type_=UTCDateTime()))
 _AVAILABLE = select(_TT.c.capacity - _TT.c.held - _TT.c.sold).where(_TT.c.id == bindparam("tt_id"))
 
 
-async def create_hold(
-    session: AsyncSession, who: Principal, ticket_type_id: uuid.UUID, quantity: int, *, ttl_seconds: int, now: datetime
-) -> Hold:
-    """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` changing nothing."""
-    if quantity < 1:
-        raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
-    conn = await session.connection()
+async def _refusal(
+    conn: Any, who: Principal, ticket_type_id: uuid.UUID, quantity: int, now: datetime, *, only_rules: bool = False
+) -> Any:
+    """Raise the error for the first rule a hold breaks. With ``only_rules``, return the ticket type's row when no
+    rule but capacity could be at fault (the caller then takes the seats)."""
     row = (await conn.execute(_LOOKUP, {"tt_id": ticket_type_id})).first()
     if row is None or row.organization_id != who.org_id:
         raise NotFound("ticket type not found", code="ticket_type_not_found")
@@ -75,11 +79,22 @@ async def create_hold(
         raise Conflict("sales have not started", code="sales_not_started", sales_start=row.sales_start.isoformat())
     if (row.sales_end is not None and now >= row.sales_end) or now >= row.ends_at:
         raise Conflict("sales have ended", code="sales_ended")
+    if only_rules:
+        return row
+    available = max((await conn.execute(_AVAILABLE, {"tt_id": ticket_type_id})).scalar_one(), 0)
+    raise SoldOut(f"only {available} left", available=available)
 
-    values = {
+
+async def create_hold(
+    session: AsyncSession, who: Principal, ticket_type_id: uuid.UUID, quantity: int, *, ttl_seconds: int, now: datetime
+) -> Hold:
+    """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` changing nothing."""
+    if quantity < 1:
+        raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
+    conn = await session.connection()
+    values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "organization_id": who.org_id,
-        "event_id": row.event_id,
         "ticket_type_id": ticket_type_id,
         "user_id": who.user_id,
         "quantity": quantity,
@@ -88,15 +103,21 @@ async def create_hold(
         "created_at": now,
     }
     if conn.dialect.name == "postgresql":
-        taken = (await conn.execute(_TAKE_AND_INSERT, values)).first() is not None
+        inserted = (await conn.execute(_TAKE_AND_INSERT, values)).first()
+        if inserted is not None:
+            return Hold(**values, event_id=inserted.event_id, order_id=None, ended_at=None)
+        await _refusal(conn, who, ticket_type_id, quantity, now)  # raises the rule that refused it
+        taken = False
     else:
+        row = await _refusal(conn, who, ticket_type_id, quantity, now, only_rules=True)
+        values["event_id"] = row.event_id
         taken = (await conn.execute(_TAKE, {"tt_id": ticket_type_id, "q": quantity})).first() is not None
         if taken:
             await conn.execute(_INSERT, values)
     if not taken:
         available = max((await conn.execute(_AVAILABLE, {"tt_id": ticket_type_id})).scalar_one(), 0)
         raise SoldOut(f"only {available} left", available=available)
-    return Hold(**values, order_id=None, ended_at=None)  # a detached copy of what was inserted
+    return Hold(**values, order_id=None, ended_at=None)  # a detached copy of the insert
 
 
 async def get_own_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID) -> Hold:
