@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     yoco_base_url: str = "https://payments.yoco.com/api"
     stripe_base_url: str = "https://api.stripe.com/v1"
     sandbox_webhook_secret: str = ""
+    # The sandbox hands out tickets for pretend money: on by default except in production.
+    sandbox_enabled: bool | None = None
 
     smtp_url: str | None = None
     storage_url: str = ""
@@ -97,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'boxoffice.db').resolve()}"
+
+    @property
+    def sandbox_on(self) -> bool:
+        return self.sandbox_enabled if self.sandbox_enabled is not None else self.env != "production"
 
     @property
     def json_logs(self) -> bool:

@@ -29,6 +29,8 @@ class Providers:
     def get(self, name: str) -> PaymentProvider:
         if name not in self._cache:
             s = self.settings
+            if name == ProviderName.SANDBOX and not s.sandbox_on:
+                raise ProviderUnavailable(ProviderName.SANDBOX, "BOXOFFICE_SANDBOX_ENABLED=true (off in production)")
             sandbox = SandboxProvider(s.public_url, s.sandbox_webhook_secret, self._sandbox_http)
             self._cache[name] = build_provider(
                 name,

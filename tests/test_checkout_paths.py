@@ -325,3 +325,20 @@ async def test_operator_cancel_unwinds(
     assert order["status"] == "cancelled" and order["cancel_reason"] == "operator_cancelled"
     assert (await availability(api, tokens.admin(), event["id"]))[tt["id"]]["available"] == 10
     await assert_books_balanced(db)
+
+
+async def test_sandbox_is_off_in_production(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, settings: Settings, worker: Any
+) -> None:
+    """Pretend money must never buy real tickets: in production the sandbox is refused unless enabled."""
+    _event, tt = await setup_sale(api, tokens)
+    h = await hold(api, tokens, tt["id"], 1)
+    settings.env = "production"
+    r = await checkout(api, tokens, [h])
+    assert r.status_code == 503 and r.json()["code"] == "provider_unavailable", r.text
+    assert "BOXOFFICE_SANDBOX_ENABLED" in r.json()["detail"]
+    assert (await api.get("/sandbox/pay/bo-anything")).status_code == 404
+    assert (await api.get("/v1/orders", headers=tokens.buyer())).json() == []
+    assert (await api.get(f"/v1/holds/{h}", headers=tokens.buyer())).json()["order_id"] is None
+    settings.sandbox_enabled = True  # an operator may turn it on deliberately (a staging stack)
+    assert (await checkout(api, tokens, [h])).status_code == 201

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from boxoffice.api.deps import DbDep, SessionDep, SettingsDep
-from boxoffice.errors import Unauthorized, ValidationFailed
+from boxoffice.errors import NotFound, Unauthorized, ValidationFailed
 from boxoffice.logging import get_logger
 from boxoffice.models import Order
 from boxoffice.models.types import utcnow
@@ -23,7 +23,13 @@ router = APIRouter(tags=["sandbox"])
 log = get_logger(__name__)
 
 
+def _enabled(settings: Any) -> None:
+    if not settings.sandbox_on:
+        raise NotFound("the sandbox provider is disabled here", code="sandbox_disabled")
+
+
 def _auth(settings: Any, authorization: str | None) -> None:
+    _enabled(settings)
     expected = f"Bearer {settings.sandbox_webhook_secret}"
     if not authorization or not hmac.compare_digest(authorization, expected):
         raise Unauthorized("invalid sandbox API key", code="invalid_api_key")
@@ -79,7 +85,8 @@ FORM = """<form method="post" action="/sandbox/pay/{reference}">
 
 
 @router.get("/sandbox/pay/{reference}", response_class=HTMLResponse, include_in_schema=False)
-async def pay_page(reference: str, session: SessionDep) -> HTMLResponse:
+async def pay_page(reference: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    _enabled(settings)
     p = await sandbox.get_payment(session, reference)
     form = FORM.format(reference=html.escape(reference)) if p.status == "pending" else ""
     return HTMLResponse(
@@ -102,6 +109,7 @@ async def pay_action(
     action: Annotated[str, Form(pattern="^(pay|decline)$")],
     webhook: Annotated[str, Form()] = "normal",
 ) -> RedirectResponse:
+    _enabled(settings)
     if webhook not in ("normal", "drop", "duplicate"):
         raise ValidationFailed("webhook must be normal, drop or duplicate", code="validation_error")
     p = await sandbox.decide(session, reference, action, utcnow())
