@@ -63,10 +63,12 @@ with workflow.unsafe.imports_passed_through():
     import psycopg
 
     from bench.common import (
+        BENCH_ORG,
         CpuMeter,
         Process,
         TemporalServer,
         ThrowawayDb,
+        buyer_tokens,
         free_port,
         latency_ms,
         new_secret,
@@ -75,11 +77,12 @@ with workflow.unsafe.imports_passed_through():
         run_api,
         run_process,
         run_temporal_dev_server,
+        seed_event,
         server_setting,
         throwaway_database,
     )
 
-ORG = "bench"
+ORG = BENCH_ORG
 LAYOUTS = {
     "on": "`boxoffice worker` (checkout + documents workers in one process)",
     "off": "the checkout worker alone (no documents worker)",
@@ -275,46 +278,17 @@ class Catalogue:
 
 async def seed(url: str) -> Catalogue:
     """The bench organisation's event with one fixed-price ticket type that never sells out."""
-    from boxoffice.db import Database
-    from boxoffice.models.types import utcnow
-    from boxoffice.services.catalogue import (
-        EventInput,
-        PricingModel,
-        TicketTypeInput,
-        create_event,
-        create_ticket_type,
+    from boxoffice.services.catalogue import PricingModel, TicketTypeInput
+
+    general = TicketTypeInput(
+        name="General",
+        capacity=1_000_000_000,
+        pricing_model=PricingModel.FIXED,
+        base_price_cents=PRICE_CENTS,
+        max_per_order=10,
     )
-
-    db = Database(url, pool_size=1)
-    try:
-        async with db.transaction() as session:
-            start = utcnow() + timedelta(days=30)
-            event = await create_event(
-                session,
-                ORG,
-                EventInput(name="Bench night", starts_at=start, ends_at=start + timedelta(hours=4), currency="ZAR"),
-            )
-            tt = await create_ticket_type(
-                session,
-                ORG,
-                event.id,
-                TicketTypeInput(
-                    name="General",
-                    capacity=1_000_000_000,
-                    pricing_model=PricingModel.FIXED,
-                    base_price_cents=PRICE_CENTS,
-                    max_per_order=10,
-                ),
-            )
-            return Catalogue(event_id=event.id, ticket_type_id=tt.id)
-    finally:
-        await db.dispose()
-
-
-def buyer_tokens(secret: str, n: int) -> list[str]:
-    from boxoffice.auth import Role, mint_token
-
-    return [mint_token(secret, user=f"buyer-{i}", org=ORG, role=Role.BUYER, ttl=7200) for i in range(n)]
+    event_id, (tt_id,) = await seed_event(url, [general])
+    return Catalogue(event_id=event_id, ticket_type_id=tt_id)
 
 
 # Observing "tickets issued" ----------------------------------------------------------------------------

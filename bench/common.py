@@ -17,9 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -509,3 +512,37 @@ def new_secret() -> str:
 
 def repo_root() -> Path:
     return REPO
+
+
+# Seeding the bench organisation ------------------------------------------------------------------------
+
+BENCH_ORG = "bench"
+
+
+async def seed_event(url: str, ticket_types: list[Any]) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Create the bench organisation's event (30 days ahead, ZAR) with ``ticket_types`` (``TicketTypeInput``s),
+    through the services; returns the event id and the ticket type ids in order."""
+    from boxoffice.db import Database
+    from boxoffice.models.types import utcnow
+    from boxoffice.services.catalogue import EventInput, create_event, create_ticket_type
+
+    db = Database(url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            start = utcnow() + timedelta(days=30)
+            event = await create_event(
+                session,
+                BENCH_ORG,
+                EventInput(name="Bench night", starts_at=start, ends_at=start + timedelta(hours=4), currency="ZAR"),
+            )
+            ids = [(await create_ticket_type(session, BENCH_ORG, event.id, tt)).id for tt in ticket_types]
+            return event.id, ids
+    finally:
+        await db.dispose()
+
+
+def buyer_tokens(secret: str, n: int) -> list[str]:
+    """``n`` buyer tokens of the bench organisation, one per simulated buyer."""
+    from boxoffice.auth import Role, mint_token
+
+    return [mint_token(secret, user=f"buyer-{i}", org=BENCH_ORG, role=Role.BUYER, ttl=7200) for i in range(n)]

@@ -31,7 +31,6 @@ from collections import Counter
 from collections.abc import Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
@@ -39,21 +38,24 @@ import httpx
 import psycopg
 
 from bench.common import (
+    BENCH_ORG,
     ApiServer,
     CpuMeter,
     PgbenchResult,
     ThrowawayDb,
+    buyer_tokens,
     latency_ms,
     new_secret,
     pids_named,
     print_table,
     run_api,
     run_pgbench,
+    seed_event,
     server_setting,
     throwaway_database,
 )
 
-ORG = "bench"
+ORG = BENCH_ORG
 T = TypeVar("T")
 TARGET_RATIO = 0.30
 
@@ -71,37 +73,11 @@ class Catalogue:
 
 async def seed(url: str, capacities: dict[str, int]) -> Catalogue:
     """Create the bench organisation, one event and a free ticket type per entry, through the services."""
-    from boxoffice.db import Database
-    from boxoffice.models.types import utcnow
-    from boxoffice.services.catalogue import (
-        EventInput,
-        PricingModel,
-        TicketTypeInput,
-        create_event,
-        create_ticket_type,
-    )
+    from boxoffice.services.catalogue import PricingModel, TicketTypeInput
 
-    db = Database(url, pool_size=1)
-    try:
-        async with db.transaction() as session:
-            start = utcnow() + timedelta(days=30)
-            event = await create_event(
-                session,
-                ORG,
-                EventInput(name="Bench night", starts_at=start, ends_at=start + timedelta(hours=4), currency="ZAR"),
-            )
-            ids = {}
-            for name, capacity in capacities.items():
-                tt = await create_ticket_type(
-                    session,
-                    ORG,
-                    event.id,
-                    TicketTypeInput(name=name, capacity=capacity, pricing_model=PricingModel.FREE),
-                )
-                ids[name] = tt.id
-            return Catalogue(event_id=event.id, ticket_types=ids)
-    finally:
-        await db.dispose()
+    types = [TicketTypeInput(name=n, capacity=c, pricing_model=PricingModel.FREE) for n, c in capacities.items()]
+    event_id, ids = await seed_event(url, types)
+    return Catalogue(event_id=event_id, ticket_types=dict(zip(capacities, ids, strict=True)))
 
 
 # The raw ceiling ---------------------------------------------------------------------------------------
@@ -160,13 +136,6 @@ class LoadResult:
     @property
     def rate(self) -> float:
         return self.window_created / self.window_seconds if self.window_seconds else 0.0
-
-
-def buyer_tokens(secret: str, n: int) -> list[str]:
-    """``n`` buyer tokens of the bench organisation, one per simulated buyer."""
-    from boxoffice.auth import Role, mint_token
-
-    return [mint_token(secret, user=f"buyer-{i}", org=ORG, role=Role.BUYER, ttl=7200) for i in range(n)]
 
 
 class RawConnection:
