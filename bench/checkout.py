@@ -48,13 +48,11 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Interceptor
-from temporalio.common import RetryPolicy
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 from temporalio.worker import Interceptor as WorkerInterceptor
 
@@ -81,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         server_setting,
         throwaway_database,
     )
+    from bench.noop_checkout import NOOP_TASK_QUEUE, NoopCheckoutWorkflow, noop_worker_main
 
 ORG = BENCH_ORG
 LAYOUTS = {
@@ -88,7 +87,6 @@ LAYOUTS = {
     "off": "the checkout worker alone (no documents worker)",
     "split": "checkout and documents workers in two processes",
 }
-NOOP_TASK_QUEUE = "bench-noop-checkout"
 TARGET_RATIO = 0.70
 TARGET_CHECKOUT_P50_MS = 100.0
 TARGET_TICKETS_P50_MS = 200.0
@@ -101,102 +99,6 @@ SEARCH_ATTRIBUTE_NAMES = (
     "BoxofficeOrganizationId",
     "BoxofficeCheckoutStatus",
 )
-
-
-# The ceiling: a no-op workflow of the checkout's Temporal shape ---------------------------------------
-
-
-@activity.defn(name="bench_noop_step")
-async def noop_step(step: str) -> str:
-    """A local activity that does nothing (stands in for claim, create, initiate, verify, complete, fulfil)."""
-    return step
-
-
-STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), maximum_attempts=8
-)
-
-
-@workflow.defn(name="BenchNoopCheckout")
-class NoopCheckoutWorkflow:
-    """CheckoutWorkflow's happy path with every activity a no-op: the Temporal cost of a checkout alone.
-
-    Same commands in the same order: search-attribute upserts on every status change, claim → create →
-    initiate as local activities before the ``payment_session`` update returns, a ``payment_event`` signal
-    awaited under a poll timer, then verify → complete → start fulfilment as local activities.
-    """
-
-    def __init__(self) -> None:
-        self._status = "started"
-        self._session_ready = False
-        self._payment_url = ""
-        self._hints = 0
-
-    @workflow.signal(name="payment_event")
-    def payment_event(self, _event: dict[str, Any]) -> None:
-        self._hints += 1
-
-    @workflow.update(name="payment_session")
-    async def payment_session(self) -> str:
-        await workflow.wait_condition(lambda: self._session_ready)
-        return self._payment_url
-
-    @workflow.run
-    async def run(self, order_id: str) -> str:
-        self._set_status("claiming_holds")
-        await self._step("claim_holds")
-        await self._step("create_order")
-        self._set_status("initiating_payment")
-        self._payment_url = await self._step(f"https://example.invalid/pay/{order_id}")
-        self._set_status("awaiting_payment")
-        self._session_ready = True
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._hints > 0, timeout=timedelta(seconds=30))
-        await self._step("verify_payment")
-        self._set_status("issuing_tickets")
-        await self._step("complete_order")
-        self._set_status("paid")
-        await self._step("start_fulfillment")
-        return "paid"
-
-    async def _step(self, name: str) -> str:
-        return await workflow.execute_local_activity(
-            noop_step, name, start_to_close_timeout=timedelta(seconds=30), retry_policy=STEP_RETRY
-        )
-
-    def _set_status(self, status: str) -> None:
-        from temporalio.common import SearchAttributeKey
-
-        self._status = status
-        workflow.upsert_search_attributes([SearchAttributeKey.for_keyword("BoxofficeCheckoutStatus").value_set(status)])
-
-
-async def noop_worker_main(address: str) -> None:
-    """The ceiling's worker process: the no-op workflow on its own queue, with the real worker's limits."""
-    import signal
-
-    from temporalio.worker import Worker
-
-    from boxoffice.temporal import connect
-
-    client = await connect(address, "default")
-    worker = Worker(
-        client,
-        task_queue=NOOP_TASK_QUEUE,
-        workflows=[NoopCheckoutWorkflow],
-        activities=[noop_step],
-        max_concurrent_activities=100,
-        max_concurrent_local_activities=100,
-        max_concurrent_workflow_tasks=100,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    run = asyncio.create_task(worker.run())
-    await stop.wait()
-    await worker.shutdown()
-    await asyncio.gather(run, return_exceptions=True)
 
 
 class ActivityTimer(Interceptor, WorkerInterceptor):
@@ -232,13 +134,13 @@ async def bench_worker_main(which: str) -> None:
     import signal
 
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     from boxoffice.config import settings_or_exit
     from boxoffice.db import Database
     from boxoffice.logging import configure_logging
     from boxoffice.providers import Providers
     from boxoffice.starter import ensure_schedules
+    from boxoffice.temporal import DATA_CONVERTER
     from boxoffice.worker import build_workers
 
     settings = settings_or_exit()
@@ -247,7 +149,7 @@ async def bench_worker_main(which: str) -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         interceptors=[ActivityTimer(log)] if log else [],
     )
     db = Database(settings.resolved_database_url)
@@ -579,7 +481,7 @@ async def noop_client(address: str) -> Any:
 BREAKDOWN_A = [
     ("API: auth, precheck queries, start RPC", "checkout_start", "started"),
     ("matching: first workflow task dispatched", "started", "wft1_started"),
-    ("worker: claim+create+initiate LAs, task done", "wft1_started", "wft1_completed"),
+    ("worker: open_order + initiate LAs, task done", "wft1_started", "wft1_completed"),
     ("update result back to the buyer", "wft1_completed", "checkout_end"),
 ]
 BREAKDOWN_B = [
@@ -701,7 +603,7 @@ def activity_rows(log: Path, samples: Sequence[Sample]) -> list[list[object]]:
             if rec["wf"] in wanted:
                 key = f"  {rec['type']}{' (local)' if rec['local'] else ''}"
                 by_type.setdefault(key, []).append((rec["end"] - rec["start"]) * 1000)
-    order = ["claim_holds", "create_order", "initiate_payment", "verify_payment", "complete_order", "start_fulfillment"]
+    order = ["open_order", "initiate_payment", "verify_payment", "complete_order", "start_fulfillment"]
     keys = sorted(by_type, key=lambda k: next((i for i, o in enumerate(order) if o in k), 99))
     return [[k, statistics.median(by_type[k]), len(by_type[k])] for k in keys]
 
@@ -842,7 +744,7 @@ def report(args: argparse.Namespace, noop: ModeResult, modes: list[ModeResult]) 
 
     rows: list[list[object]] = []
     for c in args.concurrency:
-        ceiling = noop.throughput[c].rate
+        ceiling = noop.throughput[c].rate if c in noop.throughput else 0.0
         for m in modes:
             run = m.throughput[c]
             ratio = run.rate / ceiling if ceiling else 0.0
@@ -866,6 +768,8 @@ def report(args: argparse.Namespace, noop: ModeResult, modes: list[ModeResult]) 
     load_rows: list[list[object]] = []
     for c in args.concurrency:
         for m in [*modes, noop]:
+            if c not in m.throughput:
+                continue
             run = m.throughput[c]
             w = run.in_window()
             a = latency_ms([s.checkout_s for s in w])

@@ -88,23 +88,9 @@ class CheckoutInput:
 
 
 @dataclass
-class ClaimHoldsInput:
-    order_id: str
-    organization_id: str
-    user_id: str
-    hold_ids: list[str]
-
-
-@dataclass
-class ClaimHoldsResult:
-    event_id: str
-    holds_expire_at: str  # ISO 8601: the earliest expiry among the claimed holds
-
-
-@dataclass
-class CreateOrderInput:
+class OpenOrderInput:
     checkout: CheckoutInput
-    expires_at: str  # ISO 8601: when the payment window closes
+    window_closes_at: str  # ISO 8601: the end of the payment window (the holds' own expiry may come sooner)
 
 
 @dataclass
@@ -120,9 +106,39 @@ class OrderSummary:
 
 
 @dataclass
+class PaymentLine:
+    name: str
+    unit_amount: int
+    quantity: int
+
+
+@dataclass
+class PaymentDraft:
+    """What the provider's payment page shows, priced when the order was created (so nothing is read again)."""
+
+    provider: str
+    reference: str
+    amount: int
+    currency: str
+    email: str
+    description: str
+    expires_at: str
+    lines: list[PaymentLine] = field(default_factory=list)
+
+
+@dataclass
+class OpenOrderResult:
+    """The order, and (unless it is free) what its payment page needs; ``expires_at`` is the payment deadline."""
+
+    summary: OrderSummary
+    payment: PaymentDraft | None = None
+
+
+@dataclass
 class InitiatePaymentInput:
     order_id: str
     return_url: str | None = None
+    payment: PaymentDraft | None = None  # absent: read from the order
 
 
 @dataclass
@@ -134,6 +150,10 @@ class PaymentSessionResult:
 @dataclass
 class VerifyPaymentInput:
     order_id: str
+    # Known to the checkout run already; absent (other callers), they are read from the order's transaction.
+    provider: str | None = None
+    reference: str | None = None
+    provider_reference: str | None = None
 
 
 @dataclass

@@ -86,10 +86,9 @@ def build_workers(
         workflows=[CheckoutWorkflow, HoldExpiryWorkflow, LatePaymentWorkflow, RefundWorkflow, WebhookRelayWorkflow],
         activities=_with_overrides(
             [
-                inventory.claim_holds,
                 inventory.release_order_holds,
                 inventory.expire_holds,
-                orders.create_order,
+                orders.open_order,
                 orders.complete_order,
                 orders.cancel_order,
                 orders.start_fulfillment,

@@ -22,7 +22,6 @@ import httpx
 import psycopg
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -33,7 +32,7 @@ from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import metadata
 from boxoffice.providers import Providers
-from boxoffice.temporal import SEARCH_ATTRIBUTES
+from boxoffice.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -100,7 +99,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
     )
     yield env
@@ -110,7 +109,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
     )
     yield env
     await env.shutdown()

@@ -20,10 +20,10 @@ import traceback
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from boxoffice.config import build_settings
 from boxoffice.db import Database
+from boxoffice.temporal import DATA_CONVERTER
 from boxoffice.worker import build_workers
 
 
@@ -32,7 +32,7 @@ async def main() -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         identity=os.environ.get("CRASH_WORKER_IDENTITY") or f"crash-worker-{os.getpid()}",
     )
     db = Database(settings.resolved_database_url)

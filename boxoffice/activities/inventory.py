@@ -1,12 +1,11 @@
-"""Inventory activities: claiming a checkout's holds, giving seats back, and hold expiry."""
+"""Inventory activities: giving a checkout's seats back, and hold expiry."""
 
 from __future__ import annotations
 
 from temporalio import activity
 
-from boxoffice.activities.errors import typed_errors
 from boxoffice.db import Database
-from boxoffice.messages import ClaimHoldsInput, ClaimHoldsResult, ExpireHoldsInput, ExpireHoldsResult
+from boxoffice.messages import ExpireHoldsInput, ExpireHoldsResult
 from boxoffice.models.types import utcnow
 from boxoffice.services import holds, orders
 
@@ -14,19 +13,6 @@ from boxoffice.services import holds, orders
 class InventoryActivities:
     def __init__(self, db: Database):
         self.db = db
-
-    @activity.defn(name="claim_holds")
-    async def claim_holds(self, inp: ClaimHoldsInput) -> ClaimHoldsResult:
-        """Make the holds this checkout's, or fail with HoldNotFound / HoldExpired / HoldUnavailable."""
-        async with typed_errors(), self.db.transaction() as session:
-            return await orders.claim_holds(
-                session,
-                order_id=inp.order_id,
-                organization_id=inp.organization_id,
-                user_id=inp.user_id,
-                hold_ids=inp.hold_ids,
-                now=utcnow(),
-            )
 
     @activity.defn(name="release_order_holds")
     async def release_order_holds(self, order_id: str) -> int:

@@ -1,4 +1,4 @@
-"""Order activities: create, complete (tickets + inventory + ledger, atomically), cancel; start fulfilment."""
+"""Order activities: open (claim holds + create), complete (tickets + inventory + ledger, atomically), cancel; start fulfilment."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from boxoffice.messages import (
     CancelOrderInput,
     CompleteOrderInput,
     CompleteOrderResult,
-    CreateOrderInput,
     FulfillmentInput,
-    OrderSummary,
+    OpenOrderInput,
+    OpenOrderResult,
     fulfillment_workflow_id,
 )
 from boxoffice.models.types import utcnow
@@ -28,12 +28,14 @@ class OrderActivities:
     def __init__(self, db: Database, issuer: TicketIssuer, documents_task_queue: str):
         self.db, self.issuer, self.documents_task_queue = db, issuer, documents_task_queue
 
-    @activity.defn(name="create_order")
-    async def create_order(self, inp: CreateOrderInput) -> OrderSummary:
-        """The order, its lines and its transaction, priced once; a repeat returns the same order."""
+    @activity.defn(name="open_order")
+    async def open_order(self, inp: OpenOrderInput) -> OpenOrderResult:
+        """Claim the holds and create the order, its lines and its transaction, priced once, in one database
+        transaction; fails with HoldNotFound / HoldExpired / HoldUnavailable / MixedEvents / a price error.
+        A repeat returns the same order."""
         async with typed_errors(), self.db.transaction() as session:
-            return await orders.create_order(
-                session, inp.checkout, expires_at=datetime.fromisoformat(inp.expires_at), now=utcnow()
+            return await orders.open_order(
+                session, inp.checkout, window_closes_at=datetime.fromisoformat(inp.window_closes_at), now=utcnow()
             )
 
     @activity.defn(name="complete_order")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -13,12 +15,13 @@ from boxoffice.messages import (
     AutoRefundInput,
     InitiatePaymentInput,
     PaymentCheck,
+    PaymentDraft,
     PaymentSessionResult,
     RefundOutcome,
     VerifyPaymentInput,
 )
 from boxoffice.messages import CheckoutErrors as E
-from boxoffice.models import Event, Order, OrderLine, Refund, Transaction
+from boxoffice.models import Event, Order, Refund, Transaction
 from boxoffice.models.types import utcnow
 from boxoffice.payments.base import LineItem, PaymentRequest, ProviderError, RefundResult, RefundState
 from boxoffice.providers import Providers
@@ -32,66 +35,66 @@ class PaymentActivities:
 
     @activity.defn(name="initiate_payment")
     async def initiate_payment(self, inp: InitiatePaymentInput) -> PaymentSessionResult:
-        """Open the provider's payment page for the order (idempotent by order) and record it."""
+        """Open the provider's payment page for the order (idempotent by order) and record it.
+
+        The checkout passes the order's ``PaymentDraft``; only whether a page was recorded already is read.
+        """
         async with typed_errors():
             async with self.db.session() as session:
-                order = await session.get(Order, uuid.UUID(inp.order_id))
-                assert order is not None
                 txn = await orders.get_transaction(session, inp.order_id)
                 assert txn is not None
                 if txn.provider_reference and txn.payment_url:
                     return PaymentSessionResult(payment_url=txn.payment_url, provider_reference=txn.provider_reference)
-                event = await session.get(Event, order.event_id)
-                lines = (
-                    await session.execute(
-                        OrderLine.__table__.select().where(OrderLine.order_id == order.id)  # type: ignore[attr-defined]
-                    )
-                ).all()
-            provider = self.providers.get(order.provider)
+                draft = inp.payment or await self._draft(session, inp.order_id, txn)
+            provider = self.providers.get(draft.provider)
             caps = provider.capabilities
-            if caps.currencies is not None and order.currency not in caps.currencies:
+            if caps.currencies is not None and draft.currency not in caps.currencies:
                 raise CheckoutFailure(
                     E.CURRENCY_UNSUPPORTED,
-                    f"{order.provider} does not take {order.currency}",
+                    f"{draft.provider} does not take {draft.currency}",
                     code="currency_unsupported",
                     status=422,
                 )
-            back = inp.return_url or f"{self.public_url}/checkout/complete?order_id={order.id}"
-            items = [LineItem(name=ln.name, unit_amount=ln.unit_price_cents, quantity=ln.quantity) for ln in lines]
-            if order.fee_cents:
-                items.append(LineItem(name="Service fee", unit_amount=order.fee_cents, quantity=1))
-            if order.tip_cents:
-                items.append(LineItem(name="Tip", unit_amount=order.tip_cents, quantity=1))
+            back = inp.return_url or f"{self.public_url}/checkout/complete?order_id={inp.order_id}"
             req = PaymentRequest(
                 order_id=inp.order_id,
-                reference=txn.reference,
-                amount=order.total_amount,
-                currency=order.currency,
-                email=order.buyer_email,
-                description=f"{event.name if event else 'Tickets'} ({order.id})"[:200],
+                reference=draft.reference,
+                amount=draft.amount,
+                currency=draft.currency,
+                email=draft.email,
+                description=draft.description,
                 return_url=back,
                 cancel_url=back,
-                expires_at=order.expires_at,
-                line_items=tuple(items),
-                metadata={"order_id": inp.order_id, "reference": txn.reference},
+                expires_at=datetime.fromisoformat(draft.expires_at),
+                line_items=tuple(LineItem(ln.name, ln.unit_amount, ln.quantity) for ln in draft.lines),
+                metadata={"order_id": inp.order_id, "reference": draft.reference},
                 idempotency_key=f"checkout-{inp.order_id}",
             )
             session_ = await provider.initiate_payment(req)
             if not session_.payment_url:
                 # Paystack cannot give back the single-use page of a payment created by a lost reply: fail fast
                 # rather than wait out the window on a page nobody can open.
-                raise CheckoutFailure(E.PROVIDER_REJECTED, f"{order.provider} did not return a payment page for this "
-                                      "order; start a new checkout", code="payment_page_unavailable", status=502)
+                raise CheckoutFailure(E.PROVIDER_REJECTED, f"{draft.provider} did not return a payment page for "
+                                      "this order; start a new checkout", code="payment_page_unavailable", status=502)
             async with self.db.transaction() as session:
                 await orders.record_payment_session(
                     session,
                     inp.order_id,
                     provider_reference=session_.provider_reference,
                     payment_url=session_.payment_url,
+                    now=utcnow(),
                 )
             return PaymentSessionResult(
                 payment_url=session_.payment_url, provider_reference=session_.provider_reference
             )
+
+    @staticmethod
+    async def _draft(session: AsyncSession, order_id: str, txn: Transaction) -> PaymentDraft:
+        order = await session.get(Order, uuid.UUID(order_id))
+        assert order is not None
+        event = await session.get(Event, order.event_id)
+        lines = await orders.order_lines(session, order.id)
+        return orders.payment_draft(order, txn, event.name if event else "Tickets", lines)
 
     @activity.defn(name="expire_payment")
     async def expire_payment(self, order_id: str) -> None:
@@ -107,12 +110,14 @@ class PaymentActivities:
     async def verify_payment(self, inp: VerifyPaymentInput) -> PaymentCheck:
         """Ask the provider what happened to the order's payment (webhooks are only hints)."""
         async with typed_errors():
-            async with self.db.session() as session:
-                txn = await orders.get_transaction(session, inp.order_id)
-            assert txn is not None
-            result = await self.providers.get(txn.provider).verify_payment(
-                txn.reference, txn.provider_reference or txn.reference
-            )
+            if inp.provider and inp.reference:
+                provider, reference, provider_ref = inp.provider, inp.reference, inp.provider_reference
+            else:
+                async with self.db.session() as session:
+                    txn = await orders.get_transaction(session, inp.order_id)
+                assert txn is not None
+                provider, reference, provider_ref = txn.provider, txn.reference, txn.provider_reference
+            result = await self.providers.get(provider).verify_payment(reference, provider_ref or reference)
             return PaymentCheck(
                 state=result.state.value,
                 amount=result.amount,

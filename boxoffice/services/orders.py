@@ -11,13 +11,13 @@ import uuid
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.errors import BoxofficeError, Conflict, NotFound, ValidationFailed
 from boxoffice.messages import CheckoutErrors as E
-from boxoffice.messages import CheckoutInput, ClaimHoldsResult, OrderSummary
+from boxoffice.messages import CheckoutInput, OpenOrderResult, OrderSummary, PaymentDraft, PaymentLine
 from boxoffice.models import Event, Hold, Order, OrderLine, Ticket, TicketType, Transaction
 from boxoffice.models.states import (
     FulfillmentStatus,
@@ -46,10 +46,14 @@ def _uuids(ids: list[str]) -> list[uuid.UUID]:
         raise CheckoutFailure(E.HOLD_NOT_FOUND, "hold not found", code="hold_not_found", status=404) from None
 
 
-async def claim_holds(
+async def _claim_holds(
     session: AsyncSession, *, order_id: str, organization_id: str, user_id: str, hold_ids: list[str], now: datetime
-) -> ClaimHoldsResult:
-    """Mark the buyer's active holds as owned by this order, so the expiry sweeper leaves them alone."""
+) -> list[Hold]:
+    """Mark the buyer's active holds as owned by this order, so the expiry sweeper leaves them alone.
+
+    Returns the holds in the order given; raises ``CheckoutFailure`` (HoldNotFound, HoldExpired,
+    HoldUnavailable, MixedEvents).
+    """
     oid = uuid.UUID(order_id)
     ids = _uuids(hold_ids)
     if not ids or len(set(ids)) != len(ids):
@@ -69,7 +73,7 @@ async def claim_holds(
                 E.HOLD_NOT_FOUND, f"hold {hid} not found", code="hold_not_found", status=404, hold_id=str(hid)
             )
         if hold.order_id == oid and hold.status == HoldStatus.ACTIVE:
-            continue  # claimed by this very checkout already (a retried step)
+            continue  # claimed by this very checkout already
         if hold.status == HoldStatus.EXPIRED or (hold.status == HoldStatus.ACTIVE and hold.expires_at <= now):
             raise CheckoutFailure(
                 E.HOLD_EXPIRED, f"hold {hid} has expired", code="hold_expired", status=409, hold_id=str(hid)
@@ -82,8 +86,7 @@ async def claim_holds(
                 status=409,
                 hold_id=str(hid),
             )
-    events = {h.event_id for h in found.values()}
-    if len(events) != 1:
+    if len({h.event_id for h in found.values()}) != 1:
         raise CheckoutFailure(
             E.MIXED_EVENTS, "all holds of a checkout must be for one event", code="mixed_events", status=422
         )
@@ -93,8 +96,7 @@ async def claim_holds(
         .values(order_id=oid)
         .execution_options(synchronize_session=False)
     )
-    earliest = min(h.expires_at for h in found.values())
-    return ClaimHoldsResult(event_id=str(events.pop()), holds_expire_at=earliest.isoformat())
+    return [found[i] for i in ids]
 
 
 async def release_order_holds(session: AsyncSession, order_id: str, now: datetime) -> int:
@@ -108,7 +110,7 @@ async def release_order_holds(session: AsyncSession, order_id: str, now: datetim
 async def price_checkout(
     session: AsyncSession, inp: CheckoutInput
 ) -> tuple[Event, list[Hold], list[TicketType], pricing.Quote]:
-    """Price the holds of a checkout (used by the API to refuse bad prices early, and by ``create_order``)."""
+    """Price the holds of a checkout (the API refuses bad prices with it before starting a checkout)."""
     ids = _uuids(inp.hold_ids)
     holds = (await session.execute(select(Hold).where(Hold.id.in_(ids)))).scalars().all()  # type: ignore[attr-defined]
     holds = [h for h in holds if h.organization_id == inp.organization_id and h.user_id == inp.user_id]
@@ -116,13 +118,21 @@ async def price_checkout(
         raise CheckoutFailure(E.HOLD_NOT_FOUND, "hold not found", code="hold_not_found", status=404)
     by_id = {h.id: h for h in holds}
     ordered = [by_id[i] for i in ids]
+    event, types, q = await _price(session, inp, ordered)
+    return event, ordered, types, q
+
+
+async def _price(
+    session: AsyncSession, inp: CheckoutInput, holds: list[Hold]
+) -> tuple[Event, list[TicketType], pricing.Quote]:
+    """Price the given holds (in order): the event, each hold's ticket type, and the quote."""
     types = {
         t.id: t
         for t in (
             await session.execute(select(TicketType).where(col(TicketType.id).in_({h.ticket_type_id for h in holds})))
         ).scalars()  # type: ignore[attr-defined]
     }
-    event = await session.get(Event, ordered[0].event_id)
+    event = await session.get(Event, holds[0].event_id)
     assert event is not None
     items = [
         pricing.PricedItem(
@@ -134,7 +144,7 @@ async def price_checkout(
             suggested_price_cents=types[h.ticket_type_id].suggested_price_cents,
             quantity=h.quantity,
         )
-        for h in ordered
+        for h in holds
     ]
     q = pricing.quote(
         items,
@@ -143,7 +153,7 @@ async def price_checkout(
         fee_bps=event.service_fee_bps,
         fee_fixed_cents=event.service_fee_fixed_cents,
     )
-    return event, ordered, [types[h.ticket_type_id] for h in ordered], q
+    return event, [types[h.ticket_type_id] for h in holds], q
 
 
 def summary(order: Order, txn: Transaction | None) -> OrderSummary:
@@ -159,17 +169,48 @@ def summary(order: Order, txn: Transaction | None) -> OrderSummary:
     )
 
 
-async def create_order(
-    session: AsyncSession, inp: CheckoutInput, *, expires_at: datetime, now: datetime
-) -> OrderSummary:
-    """Create the order, its lines and (unless free) its transaction; a repeat returns the same order."""
+def payment_draft(order: Order, txn: Transaction, event_name: str, lines: list[OrderLine]) -> PaymentDraft:
+    """What the provider's payment page shows for the order."""
+    items = [PaymentLine(name=ln.name, unit_amount=ln.unit_price_cents, quantity=ln.quantity) for ln in lines]
+    if order.fee_cents:
+        items.append(PaymentLine(name="Service fee", unit_amount=order.fee_cents, quantity=1))
+    if order.tip_cents:
+        items.append(PaymentLine(name="Tip", unit_amount=order.tip_cents, quantity=1))
+    return PaymentDraft(
+        provider=order.provider,
+        reference=txn.reference,
+        amount=order.total_amount,
+        currency=order.currency,
+        email=order.buyer_email,
+        description=f"{event_name} ({order.id})"[:200],
+        expires_at=order.expires_at.isoformat(),
+        lines=items,
+    )
+
+
+async def open_order(
+    session: AsyncSession, inp: CheckoutInput, *, window_closes_at: datetime, now: datetime
+) -> OpenOrderResult:
+    """Claim the buyer's holds for the order and create it, with its lines and (unless free) its transaction,
+    priced once, in the caller's transaction: the order exists exactly when its holds are claimed.
+
+    The order expires at the end of the payment window or at the earliest hold expiry, whichever comes first.
+    A repeat (a retried step, or a replay after a crash) returns the same order.
+    """
     oid = uuid.UUID(inp.order_id)
     existing = await session.get(Order, oid)
     if existing is not None:
-        txn = (await session.execute(select(Transaction).where(Transaction.order_id == oid))).scalar_one_or_none()  # type: ignore[arg-type]
-        return summary(existing, txn)
+        return await _reopened(session, existing)
+    holds = await _claim_holds(
+        session,
+        order_id=inp.order_id,
+        organization_id=inp.organization_id,
+        user_id=inp.user_id,
+        hold_ids=inp.hold_ids,
+        now=now,
+    )
     try:
-        event, holds, types, q = await price_checkout(session, inp)
+        event, types, q = await _price(session, inp, holds)
     except ValidationFailed as exc:
         kind = E.PRICE_BELOW_MINIMUM if exc.code == "price_below_minimum" else E.INVALID_PRICE
         raise CheckoutFailure(kind, exc.detail, code=exc.code, status=422, **exc.extra) from None
@@ -190,25 +231,26 @@ async def create_order(
         request_hash=inp.request_hash,
         attendees=[{"name": a.name, "email": a.email} for a in inp.attendees],
         payment_status=PaymentStatus.NOT_REQUIRED if q.is_free else PaymentStatus.PENDING,
-        expires_at=expires_at,
+        expires_at=min(window_closes_at, *(h.expires_at for h in holds)),
         created_at=now,
         updated_at=now,
     )
     session.add(order)
-    await session.flush()
-    for pos, (hold, tt, line) in enumerate(zip(holds, types, q.lines, strict=True)):
-        session.add(
-            OrderLine(
-                order_id=oid,
-                hold_id=hold.id,
-                ticket_type_id=tt.id,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price_cents=line.unit_price_cents,
-                line_total_cents=line.line_total_cents,
-                position=pos,
-            )
+    await session.flush()  # the order row first: lines and transaction refer to it
+    lines = [
+        OrderLine(
+            order_id=oid,
+            hold_id=hold.id,
+            ticket_type_id=tt.id,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price_cents,
+            line_total_cents=line.line_total_cents,
+            position=pos,
         )
+        for pos, (hold, tt, line) in enumerate(zip(holds, types, q.lines, strict=True))
+    ]
+    session.add_all(lines)
     txn = None
     if not q.is_free:
         txn = Transaction(
@@ -221,7 +263,24 @@ async def create_order(
         )
         session.add(txn)
     await session.flush()
-    return summary(order, txn)
+    draft = payment_draft(order, txn, event.name, lines) if txn is not None else None
+    return OpenOrderResult(summary=summary(order, txn), payment=draft)
+
+
+async def _reopened(session: AsyncSession, order: Order) -> OpenOrderResult:
+    txn = await get_transaction(session, str(order.id))
+    if txn is None:
+        return OpenOrderResult(summary=summary(order, None))
+    event = await session.get(Event, order.event_id)
+    lines = await order_lines(session, order.id)
+    return OpenOrderResult(
+        summary=summary(order, txn), payment=payment_draft(order, txn, event.name if event else "Tickets", lines)
+    )
+
+
+async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> list[OrderLine]:
+    rows = await session.execute(select(OrderLine).where(col(OrderLine.order_id) == order_id))
+    return sorted(rows.scalars(), key=lambda ln: ln.position)
 
 
 async def get_order_for_update(session: AsyncSession, order_id: str) -> Order:
@@ -240,13 +299,22 @@ async def get_transaction(session: AsyncSession, order_id: str) -> Transaction |
 
 
 async def record_payment_session(
-    session: AsyncSession, order_id: str, *, provider_reference: str, payment_url: str | None
+    session: AsyncSession, order_id: str, *, provider_reference: str, payment_url: str | None, now: datetime
 ) -> None:
-    txn = await get_transaction(session, order_id)
-    assert txn is not None
-    txn.provider_reference, txn.payment_url = provider_reference, payment_url
-    if txn.status == TransactionStatus.INITIATED:
-        txn.status = TransactionStatus.PENDING
+    """Record the provider's payment page in one statement; the only transition it makes is initiated → pending
+    (allowed in ``models.states``), so it needs no read of the row first."""
+    status = col(Transaction.status)
+    await session.execute(
+        update(Transaction)
+        .where(col(Transaction.order_id) == uuid.UUID(order_id))
+        .values(
+            provider_reference=provider_reference,
+            payment_url=payment_url,
+            status=case((status == TransactionStatus.INITIATED, TransactionStatus.PENDING.value), else_=status),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def complete_order(

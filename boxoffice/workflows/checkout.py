@@ -1,8 +1,9 @@
 """CheckoutWorkflow: a buyer's held seats become paid tickets, or everything is put back.
 
 Steps (local activities: one worker round trip for the whole happy path up to the payment page):
-claim holds → create order + transaction → initiate payment → wait for the payment (webhook signal, polling,
-timeout) → complete the order (tickets, held → sold, ledger, paid: one database transaction) → start fulfilment.
+open the order (claim the holds, create the order and its transaction: one database transaction) → initiate
+payment → wait for the payment (webhook signal, polling, timeout) → complete the order (tickets, held → sold,
+ledger, paid: one database transaction) → start fulfilment.
 
 Compensations are registered *before* their step, unwind in reverse, are idempotent, retry until they succeed
 and are shielded from cancellation: release holds, cancel the order (failing its transaction), and refund
@@ -37,10 +38,10 @@ with workflow.unsafe.imports_passed_through():
         CheckoutInput,
         CheckoutResult,
         CheckoutStatus,
-        ClaimHoldsInput,
         CompleteOrderInput,
-        CreateOrderInput,
         InitiatePaymentInput,
+        OpenOrderInput,
+        OpenOrderResult,
         OrderSummary,
         PaymentCheck,
         PaymentEventSignal,
@@ -84,6 +85,7 @@ class CheckoutWorkflow:
         self._cancel_requested = False
         self._decided = False
         self._reason: str | None = None
+        self._provider_reference: str | None = None
 
     # --- messages -------------------------------------------------------------------------------------
 
@@ -136,31 +138,21 @@ class CheckoutWorkflow:
         captured: PaymentCheck | None = None
         try:
             self._set_status("claiming_holds")
+            # Both compensations first: cancelling the order also gives back the seats its holds kept.
             compensations.append(lambda: self._compensate(InventoryActivities.release_order_holds, inp.order_id))
-            claim = await self._step(
-                InventoryActivities.claim_holds,
-                ClaimHoldsInput(
-                    order_id=inp.order_id,
-                    organization_id=inp.organization_id,
-                    user_id=inp.user_id,
-                    hold_ids=inp.hold_ids,
-                ),
-            )
-            # The payment window never outlasts the claimed holds.
-            deadline = min(
-                workflow.now() + timedelta(seconds=inp.payment_window_seconds),
-                datetime.fromisoformat(claim.holds_expire_at),
-            )
-
             compensations.append(
                 lambda: self._compensate(
                     OrderActivities.cancel_order,
                     CancelOrderInput(order_id=inp.order_id, reason=self._reason or "failed"),
                 )
             )
-            self._summary = await self._step(
-                OrderActivities.create_order, CreateOrderInput(checkout=inp, expires_at=deadline.isoformat())
+            window_closes_at = workflow.now() + timedelta(seconds=inp.payment_window_seconds)
+            opened: OpenOrderResult = await self._step(
+                OrderActivities.open_order, OpenOrderInput(checkout=inp, window_closes_at=window_closes_at.isoformat())
             )
+            self._summary = opened.summary
+            # The payment window never outlasts the claimed holds (open_order takes the earlier of the two).
+            deadline = datetime.fromisoformat(opened.summary.expires_at)
 
             if self._summary.total_amount == 0:
                 captured = PaymentCheck(state="succeeded", amount=0, currency=self._summary.currency)
@@ -169,9 +161,10 @@ class CheckoutWorkflow:
                 compensations.append(lambda: self._compensate(PaymentActivities.expire_payment, inp.order_id))
                 session = await self._step(
                     PaymentActivities.initiate_payment,
-                    InitiatePaymentInput(order_id=inp.order_id, return_url=inp.return_url),
+                    InitiatePaymentInput(order_id=inp.order_id, return_url=inp.return_url, payment=opened.payment),
                 )
                 self._summary.payment_url = session.payment_url
+                self._provider_reference = session.provider_reference
                 self._set_status("awaiting_payment")
                 self._session_ready = True
                 check = await self._await_payment(inp, deadline)
@@ -249,7 +242,12 @@ class CheckoutWorkflow:
         try:
             return await workflow.execute_local_activity_method(
                 PaymentActivities.verify_payment,
-                VerifyPaymentInput(order_id=inp.order_id),
+                VerifyPaymentInput(
+                    order_id=inp.order_id,
+                    provider=inp.provider,
+                    reference=self._summary.reference if self._summary else None,
+                    provider_reference=self._provider_reference,
+                ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=POLL_RETRY,
             )
