@@ -886,6 +886,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"Temporal dev server at {temporal.address}, logs under {tmp}",
                 flush=True,
             )
+            from boxoffice.ticketing.pdf import font_subsetter
+
+            print(
+                f"PDF font subsetting: {font_subsetter()}"
+                + ("" if font_subsetter() == "harfbuzz" else " (slow: apt-get install libharfbuzz-subset0)"),
+                flush=True,
+            )
             upgrade(db.url)
             cat = asyncio.run(seed(db.url))
             tokens = buyer_tokens(secret, max(max(args.concurrency), 1))

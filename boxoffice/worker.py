@@ -25,6 +25,7 @@ from boxoffice.storage import storage_from_url
 from boxoffice.temporal import connect
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
 from boxoffice.ticketing.keys import load_or_create
+from boxoffice.ticketing.pdf import font_subsetter
 from boxoffice.workflows.checkout import CheckoutWorkflow
 from boxoffice.workflows.fulfillment import FulfillmentWorkflow
 from boxoffice.workflows.holds import HoldExpiryWorkflow
@@ -113,9 +114,9 @@ def build_workers(
         activities=_with_overrides(
             [documents.render_ticket_pdf, documents.email_tickets, documents.mark_fulfilled], overrides
         ),
-        # WeasyPrint is CPU-bound and renders in one child process (DocumentActivities): two activities at a
-        # time keep it busy (one renders while the other reads the order or stores the PDF).
-        max_concurrent_activities=2,
+        # WeasyPrint is CPU-bound and renders in one child process (DocumentActivities): two (local) activities
+        # at a time keep it busy (one renders while the other reads the order, stores the PDF or sends mail).
+        max_concurrent_local_activities=2,
     )
     return Workers([checkout, docs], documents)
 
@@ -133,6 +134,11 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
+    if font_subsetter() != "harfbuzz":
+        log.warning(
+            "libharfbuzz-subset is not installed: each ticket PDF costs about 15 times the CPU "
+            "(Debian: apt-get install libharfbuzz-subset0)"
+        )
     runs = [asyncio.create_task(w.run()) for w in workers]
     await stop.wait()
     log.info("worker stopping")

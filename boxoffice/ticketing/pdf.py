@@ -5,6 +5,10 @@ All tickets go into a single WeasyPrint document: WeasyPrint's fixed cost per do
 rendering pages separately and merging would be several times slower.
 
 WeasyPrint is imported on first use: it is heavy, and only the documents worker renders PDFs.
+
+Most of a document's cost is subsetting its fonts. WeasyPrint does that with HarfBuzz's subsetter when the
+system has ``libharfbuzz-subset`` (Debian: ``libharfbuzz-subset0``), else with fontTools in Python, measured
+here at about 280 ms of CPU per PDF against 19 ms: ``font_subsetter()`` says which one this machine uses.
 """
 
 from __future__ import annotations
@@ -24,6 +28,24 @@ from boxoffice.ticketing.qr import qr_svg
 
 if TYPE_CHECKING:
     from weasyprint.document import Document
+
+
+def font_subsetter() -> str:
+    """``"harfbuzz"`` when WeasyPrint will find libharfbuzz-subset, else ``"fonttools"`` (about 15× slower).
+
+    Looks for the library the way WeasyPrint's loader does, without importing WeasyPrint.
+    """
+    import ctypes
+    import ctypes.util
+
+    for name in ("harfbuzz-subset", "libharfbuzz-subset-0", "libharfbuzz-subset.so.0"):
+        found = ctypes.util.find_library(name) or name
+        try:
+            ctypes.CDLL(found)
+        except OSError:
+            continue
+        return "harfbuzz"
+    return "fonttools"
 
 
 @dataclass(frozen=True)
