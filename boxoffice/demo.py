@@ -34,21 +34,36 @@ async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90) ->
             raise DemoFailed("no events in the demo organisation: is this a `boxoffice dev` stack?")
         event = events[0]
         rows = _ok(await http.get(f"/v1/events/{event['id']}/availability"), "availability")
-        choice = next((r for r in rows if r["pricing_model"] == "fixed" and r["on_sale"]
-                       and r["available"] >= quantity), None)
+        choice = next(
+            (r for r in rows if r["pricing_model"] == "fixed" and r["on_sale"] and r["available"] >= quantity), None
+        )
         if choice is None:
             raise DemoFailed("no fixed-price ticket type on sale with seats left")
-        hold = _ok(await http.post("/v1/holds", json={"ticket_type_id": choice["ticket_type_id"],
-                                                       "quantity": quantity}), "hold seats", 201)
+        hold = _ok(
+            await http.post("/v1/holds", json={"ticket_type_id": choice["ticket_type_id"], "quantity": quantity}),
+            "hold seats",
+            201,
+        )
         print(f"held {quantity} × {choice['name']} for {event['name']} (hold {hold['id']})")
         started = time.monotonic()
-        checkout = _ok(await http.post("/v1/checkouts", json={
-            "hold_ids": [hold["id"]], "provider": "sandbox",
-            "buyer": {"email": "demo.buyer@example.com", "name": "Demo Buyer"},
-        }, headers={"Idempotency-Key": f"demo-{hold['id']}"}), "checkout", 201)
+        checkout = _ok(
+            await http.post(
+                "/v1/checkouts",
+                json={
+                    "hold_ids": [hold["id"]],
+                    "provider": "sandbox",
+                    "buyer": {"email": "demo.buyer@example.com", "name": "Demo Buyer"},
+                },
+                headers={"Idempotency-Key": f"demo-{hold['id']}"},
+            ),
+            "checkout",
+            201,
+        )
         order_id = checkout["order_id"]
-        print(f"order {order_id}: {checkout['status']}, {checkout['total_amount'] / 100:.2f} {checkout['currency']} "
-              f"({(time.monotonic() - started) * 1000:.0f} ms to the payment page)")
+        print(
+            f"order {order_id}: {checkout['status']}, {checkout['total_amount'] / 100:.2f} {checkout['currency']} "
+            f"({(time.monotonic() - started) * 1000:.0f} ms to the payment page)"
+        )
         print(f"payment page: {checkout['payment_url']}")
         pay_path = httpx.URL(checkout["payment_url"]).path
         _ = (await http.get(pay_path)).text  # the page a buyer sees
@@ -65,8 +80,10 @@ async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90) ->
             await asyncio.sleep(0.25)
     print()
     print(f"order id:     {order_id}")
-    print(f"status:       {order.get('status')} (payment {order.get('payment_status')}, "
-          f"fulfilment {order.get('fulfillment_status')})")
+    print(
+        f"status:       {order.get('status')} (payment {order.get('payment_status')}, "
+        f"fulfilment {order.get('fulfillment_status')})"
+    )
     print("tickets:      " + ", ".join(t["ticket_code"] for t in order.get("tickets", [])))
     print(f"PDF:          {api}/v1/orders/{order_id}/tickets.pdf (with the buyer's token)")
     pdf_file = settings.data_dir.resolve() / "storage" / "orders" / order_id / "tickets.pdf"

@@ -27,8 +27,9 @@ from tests.conftest import Tokens
 from tests.helpers import availability
 
 
-async def test_buyer_cancel_releases_everything(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                                worker: Any) -> None:
+async def test_buyer_cancel_releases_everything(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any
+) -> None:
     event, tt = await setup_sale(api, tokens)
     h = await hold(api, tokens, tt["id"], 2)
     body = (await checkout(api, tokens, [h])).json()
@@ -46,8 +47,9 @@ async def test_buyer_cancel_releases_everything(api: httpx.AsyncClient, tokens: 
     await assert_books_balanced(db)
 
 
-async def test_cancel_after_payment_is_refused(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                               worker: Any) -> None:
+async def test_cancel_after_payment_is_refused(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any
+) -> None:
     _event, tt = await setup_sale(api, tokens)
     body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 1)])).json()
     await press(api, body["payment_url"], "pay")
@@ -72,8 +74,9 @@ async def test_payment_timeout_cancels_never_beyond_the_holds(
     await assert_books_balanced(db)
 
 
-async def test_lost_webhook_is_found_by_polling(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                                worker: Any) -> None:
+async def test_lost_webhook_is_found_by_polling(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any
+) -> None:
     _event, tt = await setup_sale(api, tokens)
     body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 2)])).json()
     await press(api, body["payment_url"], "pay", webhook="drop")
@@ -84,8 +87,9 @@ async def test_lost_webhook_is_found_by_polling(api: httpx.AsyncClient, tokens: 
     await assert_books_balanced(db)
 
 
-async def test_duplicate_webhook_issues_one_set_of_tickets(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                                           worker: Any) -> None:
+async def test_duplicate_webhook_issues_one_set_of_tickets(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any
+) -> None:
     _event, tt = await setup_sale(api, tokens)
     body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 3)])).json()
     await press(api, body["payment_url"], "pay", webhook="duplicate")
@@ -99,8 +103,7 @@ async def test_duplicate_webhook_issues_one_set_of_tickets(api: httpx.AsyncClien
 
 def signed(settings: Settings, doc: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(doc).encode()
-    return body, {"content-type": "application/json",
-                  SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, body)}
+    return body, {"content-type": "application/json", SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, body)}
 
 
 async def test_out_of_order_webhooks_end_consistently(
@@ -114,8 +117,9 @@ async def test_out_of_order_webhooks_end_consistently(
     async with db.transaction() as s:
         await s.execute(update(SandboxPayment).where(SandboxPayment.reference == ref).values(status="succeeded"))
     declined = {"id": "evt-old", "type": "payment.declined", "data": {"reference": ref}}
-    r = await api.post("/v1/webhooks/sandbox", content=signed(settings, declined)[0],
-                       headers=signed(settings, declined)[1])
+    r = await api.post(
+        "/v1/webhooks/sandbox", content=signed(settings, declined)[0], headers=signed(settings, declined)[1]
+    )
     assert r.status_code == 200
     order = await wait_order(api, tokens.buyer(), body["order_id"], lambda o: o["status"] == "fulfilled")
     assert order["status"] == "fulfilled"
@@ -137,9 +141,12 @@ async def test_forged_webhook_is_401_and_changes_nothing(
     body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 1)])).json()
     doc = {"id": "evt-forged", "type": "payment.succeeded", "data": {"reference": "bo-" + body["order_id"]}}
     raw = json.dumps(doc).encode()
-    for headers in ({}, {SIGNATURE_HEADER: sign("wrong-secret", raw)},
-                    {SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, raw, timestamp=1_600_000_000)},
-                    {SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, raw + b" ")}):
+    for headers in (
+        {},
+        {SIGNATURE_HEADER: sign("wrong-secret", raw)},
+        {SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, raw, timestamp=1_600_000_000)},
+        {SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, raw + b" ")},
+    ):
         r = await api.post("/v1/webhooks/sandbox", content=raw, headers={"content-type": "application/json", **headers})
         assert r.status_code == 401 and r.json()["code"] == "invalid_signature"
     async with db.session() as s:
@@ -150,8 +157,7 @@ async def test_forged_webhook_is_401_and_changes_nothing(
     assert order["status"] == "pending"
 
 
-async def test_amount_mismatch_is_refunded(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                           worker: Any) -> None:
+async def test_amount_mismatch_is_refunded(api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any) -> None:
     event, tt = await setup_sale(api, tokens)
     body = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 2)])).json()
     ref = "bo-" + body["order_id"]
@@ -200,8 +206,9 @@ async def test_late_payment_after_cancel_is_refunded(
     r = await api.post(f"/v1/orders/{body['order_id']}/cancel", headers=tokens.buyer())
     assert r.status_code == 200
     await press(api, body["payment_url"], "pay")  # the buyer's old tab still had the payment page open
-    order = await wait_order(api, tokens.buyer(), body["order_id"],
-                             lambda o: o["payment_status"] == "refunded", timeout=30)
+    order = await wait_order(
+        api, tokens.buyer(), body["order_id"], lambda o: o["payment_status"] == "refunded", timeout=30
+    )
     assert order["status"] == "cancelled" and order["payment_status"] == "refunded"
     assert order["transaction"]["status"] == "refunded" and order["tickets"] == []
     await assert_books_balanced(db)
@@ -220,14 +227,20 @@ async def test_free_order_skips_payment(api: httpx.AsyncClient, tokens: Tokens, 
     await assert_books_balanced(db)
 
 
-async def test_pay_what_you_want_fee_and_tip(api: httpx.AsyncClient, tokens: Tokens, db: Database,
-                                             worker: Any) -> None:
+async def test_pay_what_you_want_fee_and_tip(api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any) -> None:
     from tests.helpers import make_event, make_ticket_type
 
     admin = tokens.admin()
     event = await make_event(api, admin, service_fee_bps=250, service_fee_fixed_cents=300)
-    tt = await make_ticket_type(api, admin, event["id"], pricing_model="pay_what_you_want", base_price_cents=0,
-                                minimum_price_cents=1000, suggested_price_cents=2500)
+    tt = await make_ticket_type(
+        api,
+        admin,
+        event["id"],
+        pricing_model="pay_what_you_want",
+        base_price_cents=0,
+        minimum_price_cents=1000,
+        suggested_price_cents=2500,
+    )
     h1 = await hold(api, tokens, tt["id"], 2)
     r = await checkout(api, tokens, [h1], unit_prices_cents={h1: 999})
     assert r.status_code == 422 and r.json()["code"] == "price_below_minimum"
@@ -271,7 +284,9 @@ async def test_bad_checkouts_are_refused_and_change_nothing(
     h = await hold(api, tokens, tt["id"], 2)
     stale = await hold(api, tokens, tt["id"], 1)
     async with db.transaction() as s:  # as if the sweeper had not run yet
-        await s.execute(update(Hold).where(Hold.id == uuid.UUID(stale)).values(expires_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        await s.execute(
+            update(Hold).where(Hold.id == uuid.UUID(stale)).values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
     cases = [
         ([str(uuid.uuid4())], {}, 404, "hold_not_found"),
         ([stale], {}, 409, "hold_expired"),
@@ -286,8 +301,11 @@ async def test_bad_checkouts_are_refused_and_change_nothing(
         assert r.headers["content-type"] == "application/problem+json"
     r = await checkout(api, tokens, [h], user="mallory")
     assert r.status_code == 404 and r.json()["code"] == "hold_not_found"
-    r = await api.post("/v1/checkouts", json={"hold_ids": [h], "provider": "sandbox",
-                                              "buyer": {"email": "a@b.co", "name": "A"}}, headers=tokens.admin())
+    r = await api.post(
+        "/v1/checkouts",
+        json={"hold_ids": [h], "provider": "sandbox", "buyer": {"email": "a@b.co", "name": "A"}},
+        headers=tokens.admin(),
+    )
     assert r.status_code == 403
     assert (await api.get("/v1/orders", headers=tokens.admin())).json() == []
     assert (await api.get(f"/v1/holds/{h}", headers=tokens.buyer())).json()["order_id"] is None

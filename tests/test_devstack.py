@@ -50,9 +50,24 @@ def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
     env["BOXOFFICE_DATA_DIR"] = str(tmp_path)
     log = (tmp_path / "dev.log").open("wb")
-    dev = subprocess.Popen([BOXOFFICE, "dev", "--port", str(api), "--temporal-port", str(tport),
-                            "--ui-port", str(ui), "--data-dir", str(tmp_path)], stdout=log, stderr=subprocess.STDOUT,
-                           env=env, cwd=tmp_path)
+    dev = subprocess.Popen(
+        [
+            BOXOFFICE,
+            "dev",
+            "--port",
+            str(api),
+            "--temporal-port",
+            str(tport),
+            "--ui-port",
+            str(ui),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         deadline = time.monotonic() + 90
         while b"Boxoffice is running" not in (tmp_path / "dev.log").read_bytes():
@@ -64,20 +79,33 @@ def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert "Demo buyer token" in banner
         assert httpx.get(f"http://127.0.0.1:{api}/readyz").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{ui}/").status_code == 200
-        schedules = subprocess.run([TEMPORAL, "schedule", "list", "--address", f"127.0.0.1:{tport}"],
-                                   capture_output=True, text=True, timeout=30).stdout
+        schedules = subprocess.run(
+            [TEMPORAL, "schedule", "list", "--address", f"127.0.0.1:{tport}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         assert "hold-expiry-sweeper" in schedules and "webhook-relay" in schedules
 
-        demo = subprocess.run([BOXOFFICE, "demo", "--api", f"http://127.0.0.1:{api}",
-                               "--ui", f"http://127.0.0.1:{ui}"], capture_output=True, text=True, timeout=120,
-                              env=env, cwd=tmp_path)
+        demo = subprocess.run(
+            [BOXOFFICE, "demo", "--api", f"http://127.0.0.1:{api}", "--ui", f"http://127.0.0.1:{ui}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "status:       fulfilled" in demo.stdout
         order_id = next(line.split()[-1] for line in demo.stdout.splitlines() if line.startswith("order id:"))
         assert (tmp_path / "storage" / "orders" / order_id / "tickets.pdf").read_bytes().startswith(b"%PDF")
         assert (tmp_path / "outbox" / f"tickets-{order_id}.eml").exists()
-        shown = subprocess.run([TEMPORAL, "workflow", "describe", "--address", f"127.0.0.1:{tport}",
-                                "-w", f"checkout-{order_id}"], capture_output=True, text=True, timeout=30).stdout
+        shown = subprocess.run(
+            [TEMPORAL, "workflow", "describe", "--address", f"127.0.0.1:{tport}", "-w", f"checkout-{order_id}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         assert "BoxofficeOrderId" in shown and "COMPLETED" in shown.upper()
 
         children = descendants(dev.pid)

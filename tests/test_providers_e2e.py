@@ -421,7 +421,9 @@ async def test_paystack_retry_after_a_lost_reply_still_gives_a_payment_page(stac
     assert r.status_code == 502 and r.json()["code"] == "payment_page_unavailable", r.text
     order = await stack.wait(order_id, lambda o: o["status"] == "cancelled", timeout=20)
     assert order["status"] == "cancelled"
-    assert (await stack.api.get(f"/v1/holds/{h.json()['id']}", headers=stack.tokens.buyer())).json()["status"] == "released"
+    assert (await stack.api.get(f"/v1/holds/{h.json()['id']}", headers=stack.tokens.buyer())).json()[
+        "status"
+    ] == "released"
     await assert_books_balanced(stack.db)
 
 

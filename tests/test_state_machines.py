@@ -44,9 +44,18 @@ async def test_flush_refuses_an_illegal_change(api: httpx.AsyncClient, tokens: T
         assert (await s.get(Hold, hold_id)).status == "released"  # type: ignore[union-attr]
 
     async with db.transaction() as s:
-        order = Order(organization_id="org1", event_id=uuid.UUID(event["id"]), user_id="alice", buyer_email="a@b.co",
-                      buyer_name="A", currency="ZAR", provider="sandbox", request_hash="x",
-                      expires_at=datetime.now(UTC) + timedelta(minutes=5), status=OrderStatus.CANCELLED)
+        order = Order(
+            organization_id="org1",
+            event_id=uuid.UUID(event["id"]),
+            user_id="alice",
+            buyer_email="a@b.co",
+            buyer_name="A",
+            currency="ZAR",
+            provider="sandbox",
+            request_hash="x",
+            expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            status=OrderStatus.CANCELLED,
+        )
         s.add(order)
     with pytest.raises(IllegalTransition):
         async with db.transaction() as s:
@@ -55,6 +64,14 @@ async def test_flush_refuses_an_illegal_change(api: httpx.AsyncClient, tokens: T
     async with db.transaction() as s:
         from boxoffice.models.states import sources_of
 
-        res = await s.execute(update(Order).where(Order.id == order.id, Order.status.in_(  # type: ignore[attr-defined]
-            sources_of(OrderStatus, OrderStatus.PAID))).values(status="paid"))
+        res = await s.execute(
+            update(Order)
+            .where(
+                Order.id == order.id,
+                Order.status.in_(  # type: ignore[attr-defined]
+                    sources_of(OrderStatus, OrderStatus.PAID)
+                ),
+            )
+            .values(status="paid")
+        )
         assert res.rowcount == 0

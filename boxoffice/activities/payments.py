@@ -74,8 +74,12 @@ class PaymentActivities:
             if not session_.payment_url:
                 # Paystack cannot give back the single-use page of a payment created by a lost reply: fail fast
                 # rather than wait out the window on a page nobody can open.
-                raise CheckoutFailure(E.PROVIDER_REJECTED, f"{draft.provider} did not return a payment page for "
-                                      "this order; start a new checkout", code="payment_page_unavailable", status=502)
+                raise CheckoutFailure(
+                    E.PROVIDER_REJECTED,
+                    f"{draft.provider} did not return a payment page for this order; start a new checkout",
+                    code="payment_page_unavailable",
+                    status=502,
+                )
             async with self.db.transaction() as session:
                 await orders.record_payment_session(
                     session,
