@@ -822,6 +822,7 @@ def report(args: argparse.Namespace, noop: ModeResult, modes: list[ModeResult]) 
         load_rows,
         title="Latency and CPU under load (A = checkout → payment_url, B = pay → tickets; ms)",
     )
+    print_cpu_per_checkout(args, modes, noop)
 
     for m in [*modes, noop]:
         if m.breakdown:
@@ -848,6 +849,28 @@ def report(args: argparse.Namespace, noop: ModeResult, modes: list[ModeResult]) 
             for msg, n in errors.most_common(10):
                 print(f"  {n} × {msg}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def print_cpu_per_checkout(args: argparse.Namespace, modes: list[ModeResult], noop: ModeResult) -> None:
+    """CPU milliseconds per completed checkout, by process group, in each throughput window.
+
+    On a box whose cores every process shares, this is what bounds throughput: the ceiling spends its CPU on
+    Temporal alone, while a checkout also pays for the API, PostgreSQL, the sandbox provider (played by the
+    API) and the buyers (the bench client)."""
+    groups = ["client", "api", "worker", "temporal", "postgres"]
+    rows: list[list[object]] = []
+    for c in args.concurrency:
+        for m in [*modes, noop]:
+            run = m.throughput.get(c)
+            if run is None or run.meter is None or not run.in_window():
+                continue
+            n = len(run.in_window())
+            per = {g: 1000 * run.meter.used.get(g, 0.0) / n for g in groups}
+            rows.append(
+                [f"{m.label}, {c}", *(per[g] if g in run.meter.used else "" for g in groups), sum(per.values())]
+            )
+    if rows:
+        print_table(["CPU ms per checkout", *groups, "total"], rows, title="CPU per checkout in the throughput windows")
 
 
 # Main --------------------------------------------------------------------------------------------------
