@@ -126,14 +126,15 @@ async def _price(
     session: AsyncSession, inp: CheckoutInput, holds: list[Hold]
 ) -> tuple[Event, list[TicketType], pricing.Quote]:
     """Price the given holds (in order): the event, each hold's ticket type, and the quote."""
-    types = {
-        t.id: t
-        for t in (
-            await session.execute(select(TicketType).where(col(TicketType.id).in_({h.ticket_type_id for h in holds})))
-        ).scalars()  # type: ignore[attr-defined]
-    }
-    event = await session.get(Event, holds[0].event_id)
-    assert event is not None
+    rows = (
+        await session.execute(
+            select(TicketType, Event)
+            .join(Event, col(Event.id) == col(TicketType.event_id))
+            .where(col(TicketType.id).in_({h.ticket_type_id for h in holds}))
+        )
+    ).all()
+    types = {t.id: t for t, _event in rows}
+    event = next(e for t, e in rows if t.id == holds[0].ticket_type_id)  # the first hold's (one event per checkout)
     items = [
         pricing.PricedItem(
             key=str(h.id),
@@ -198,9 +199,6 @@ async def open_order(
     A repeat (a retried step, or a replay after a crash) returns the same order.
     """
     oid = uuid.UUID(inp.order_id)
-    existing = await session.get(Order, oid)
-    if existing is not None:
-        return await _reopened(session, existing)
     holds = await _claim_holds(
         session,
         order_id=inp.order_id,
@@ -209,6 +207,10 @@ async def open_order(
         hold_ids=inp.hold_ids,
         now=now,
     )
+    if any(h.order_id == oid for h in holds):  # claimed by this order already: it was created with the claim
+        existing = await session.get(Order, oid)
+        if existing is not None:
+            return await _reopened(session, existing)
     try:
         event, types, q = await _price(session, inp, holds)
     except ValidationFailed as exc:
@@ -236,7 +238,6 @@ async def open_order(
         updated_at=now,
     )
     session.add(order)
-    await session.flush()  # the order row first: lines and transaction refer to it
     lines = [
         OrderLine(
             order_id=oid,
