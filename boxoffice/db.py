@@ -88,6 +88,13 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    async def snapshot(self, session: AsyncSession) -> None:
+        """Make the session's next transaction read one snapshot (PostgreSQL: REPEATABLE READ), so a view built
+        from several queries (an order, its lines, tickets and transaction) is never torn by a commit between
+        them. Call before the session's first query; for reads only. SQLite transactions already are."""
+        if not self.is_sqlite:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from boxoffice.db import Database
+
 BOXOFFICE = str(Path(sys.executable).parent / "boxoffice")
 
 
@@ -77,3 +79,24 @@ async def test_readyz_is_503_when_temporal_is_unreachable(tmp_path: Path, pg_url
         r = await c.get("/readyz")
     assert r.status_code == 503
     assert r.json()["checks"] == {"database": "ok", "temporal": "unreachable"}
+
+
+async def test_snapshot_reads_are_not_torn_by_a_commit_between_them(db: Database) -> None:
+    """An order view is several queries: with ``Database.snapshot`` a commit between them is not seen half."""
+    from sqlalchemy import text
+
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO organizations (id, name, created_at) VALUES ('snap', 'before', now())"))
+
+    async def read_twice(snapshot: bool) -> tuple[str, str]:
+        async with db.session() as reader:
+            if snapshot:
+                await db.snapshot(reader)
+            first = (await reader.execute(text("SELECT name FROM organizations WHERE id = 'snap'"))).scalar_one()
+            async with db.transaction() as writer:  # another request commits in between
+                await writer.execute(text("UPDATE organizations SET name = name || '+' WHERE id = 'snap'"))
+            second = (await reader.execute(text("SELECT name FROM organizations WHERE id = 'snap'"))).scalar_one()
+            return first, second
+
+    assert await read_twice(snapshot=False) == ("before", "before+")  # read committed: the second read moved on
+    assert await read_twice(snapshot=True) == ("before+", "before+")  # one snapshot for the whole view

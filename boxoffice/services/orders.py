@@ -284,15 +284,6 @@ async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> list[OrderL
     return sorted(rows.scalars(), key=lambda ln: ln.position)
 
 
-async def get_order_for_update(session: AsyncSession, order_id: str) -> Order:
-    order = (
-        await session.execute(select(Order).where(Order.id == uuid.UUID(order_id)).with_for_update())  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-    if order is None:
-        raise NotFound(f"order {order_id} not found", code="order_not_found")
-    return order
-
-
 async def get_transaction(session: AsyncSession, order_id: str) -> Transaction | None:
     return (
         await session.execute(select(Transaction).where(Transaction.order_id == uuid.UUID(order_id)))  # type: ignore[arg-type]
@@ -333,7 +324,18 @@ async def complete_order(
     Raises ``CheckoutFailure`` (AmountMismatch, HoldsLost, NotCancellable) when the order cannot be completed;
     a repeat on a paid order returns its tickets.
     """
-    order = await get_order_for_update(session, order_id)
+    found = (
+        await session.execute(
+            select(Order, Event, Transaction)
+            .join(Event, col(Event.id) == col(Order.event_id))
+            .outerjoin(Transaction, col(Transaction.order_id) == col(Order.id))
+            .where(col(Order.id) == uuid.UUID(order_id))
+            .with_for_update(of=Order)  # type: ignore[arg-type]
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"order {order_id} not found", code="order_not_found")
+    order, event, txn = found
     if order.status in (OrderStatus.PAID, OrderStatus.FULFILLED):
         rows = await session.execute(select(Ticket.id).where(Ticket.order_id == order.id))  # type: ignore[call-overload]
         return [r[0] for r in rows.all()]
@@ -369,11 +371,9 @@ async def complete_order(
             .where(TicketType.id == tt_id)  # type: ignore[arg-type]
             .values(held=TicketType.held - per_type[tt_id], sold=TicketType.sold + per_type[tt_id])
         )
-    event = await session.get(Event, order.event_id)
-    assert event is not None
-    tickets = await issue_tickets(session, order, lines, event, issuer, now)
+    # Tickets are issued only here, in the transaction that makes the order paid: a pending order has none.
+    tickets = await issue_tickets(session, order, lines, event, issuer, now, check_existing=False)
     if order.total_amount > 0:
-        txn = await get_transaction(session, order_id)
         assert txn is not None
         txn.status = TransactionStatus.SUCCEEDED
         txn.captured_amount, txn.captured_currency = amount, currency.upper()

@@ -30,12 +30,20 @@ def ticket_id_for(line_id: uuid.UUID, index: int) -> uuid.UUID:
 
 
 async def issue_tickets(
-    session: AsyncSession, order: Order, lines: list[OrderLine], event: Event, issuer: TicketIssuer, now: datetime
+    session: AsyncSession,
+    order: Order,
+    lines: list[OrderLine],
+    event: Event,
+    issuer: TicketIssuer,
+    now: datetime,
+    *,
+    check_existing: bool = True,
 ) -> list[Ticket]:
-    """Create one ticket (and its attendee) per seat of each line, unless they exist already."""
-    existing = (await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars().all()  # type: ignore[arg-type]
-    if existing:
-        return list(existing)
+    """Create one ticket (and its attendee) per seat of each line, unless (``check_existing``) they exist already."""
+    if check_existing:
+        existing = (await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars().all()  # type: ignore[arg-type]
+        if existing:
+            return list(existing)
     people = list(order.attendees) or []
     tickets: list[Ticket] = []
     seat = 0

@@ -48,16 +48,19 @@ async def create_checkout(
 async def list_orders(
     who: CurrentUser,
     session: SessionDep,
+    db: DbDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
+    await db.snapshot(session)
     orders = await order_views.list_orders(session, who, limit=limit, offset=offset, status=status)
     return [await order_views.order_view(session, o) for o in orders]
 
 
 @router.get("/orders/{order_id}")
-async def get_order(order_id: uuid.UUID, who: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def get_order(order_id: uuid.UUID, who: CurrentUser, session: SessionDep, db: DbDep) -> dict[str, Any]:
+    await db.snapshot(session)
     return await order_views.order_view(session, await order_views.get_visible_order(session, who, order_id))
 
 
