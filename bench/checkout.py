@@ -675,14 +675,24 @@ async def measure_real(
 ) -> ModeResult:
     """Warm-up, low-load latency, then throughput at each concurrency, through the API and this worker.
 
-    With fulfilment running (``fulfils``), each low-load checkout starts once the previous order is fulfilled:
-    at low load nothing else is running, and the time from tickets to e-mail is measured too."""
+    At low load one checkout is in the system at a time: the next starts once the previous checkout run has
+    closed (its last step starts the fulfilment run, after the tickets are issued) and, with fulfilment running
+    (``fulfils``), once its order is fulfilled, which also measures the time from tickets to e-mail. The no-op
+    ceiling's client likewise awaits each run's result."""
+    from boxoffice.temporal import connect
+
+    temporal = await connect(stack.temporal.address, "default")
+
+    async def settle(sample: Sample) -> None:
+        await asyncio.wait_for(temporal.get_workflow_handle(sample.workflow_id).result(), 60)
+        if fulfils:
+            await wait_fulfilled(stack.db.dsn, sample)
+
     async with api_buyers(stack.api_url, tokens, cat, args, stack.db.dsn) as one:
-        warm = await sequential(args.warmup_checkouts, one)
+        warm = await sequential(args.warmup_checkouts, one, settle=settle)
         if warm.errors:
             raise RuntimeError(f"warm-up checkouts failed: {dict(warm.errors)}\n{worker.log_tail()}")
         print(f"  latency: {args.checkouts} checkouts, one at a time …", flush=True)
-        settle = (lambda s: wait_fulfilled(stack.db.dsn, s)) if fulfils else None
         latency = await sequential(args.checkouts, one, meter_for(stack, worker), settle)
         throughput = {}
         for c in args.concurrency:
