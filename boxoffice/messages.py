@@ -137,8 +137,8 @@ class OpenOrderResult:
 @dataclass
 class InitiatePaymentInput:
     order_id: str
+    payment: PaymentDraft
     return_url: str | None = None
-    payment: PaymentDraft | None = None  # absent: read from the order
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,13 +14,12 @@ from boxoffice.messages import (
     AutoRefundInput,
     InitiatePaymentInput,
     PaymentCheck,
-    PaymentDraft,
     PaymentSessionResult,
     RefundOutcome,
     VerifyPaymentInput,
 )
 from boxoffice.messages import CheckoutErrors as E
-from boxoffice.models import Event, Order, Refund, Transaction
+from boxoffice.models import Order, Refund, Transaction
 from boxoffice.models.types import utcnow
 from boxoffice.payments.base import LineItem, PaymentRequest, ProviderError, RefundResult, RefundState
 from boxoffice.providers import Providers
@@ -37,7 +35,8 @@ class PaymentActivities:
     async def initiate_payment(self, inp: InitiatePaymentInput) -> PaymentSessionResult:
         """Open the provider's payment page for the order (idempotent by order) and record it.
 
-        The checkout passes the order's ``PaymentDraft``; only whether a page was recorded already is read.
+        The checkout passes what the page shows (``open_order``'s ``PaymentDraft``); only whether a page was
+        recorded already is read.
         """
         async with typed_errors():
             async with self.db.session() as session:
@@ -45,7 +44,7 @@ class PaymentActivities:
                 assert txn is not None
                 if txn.provider_reference and txn.payment_url:
                     return PaymentSessionResult(payment_url=txn.payment_url, provider_reference=txn.provider_reference)
-                draft = inp.payment or await self._draft(session, inp.order_id, txn)
+            draft = inp.payment
             provider = self.providers.get(draft.provider)
             caps = provider.capabilities
             if caps.currencies is not None and draft.currency not in caps.currencies:
@@ -91,14 +90,6 @@ class PaymentActivities:
             return PaymentSessionResult(
                 payment_url=session_.payment_url, provider_reference=session_.provider_reference
             )
-
-    @staticmethod
-    async def _draft(session: AsyncSession, order_id: str, txn: Transaction) -> PaymentDraft:
-        order = await session.get(Order, uuid.UUID(order_id))
-        assert order is not None
-        event = await session.get(Event, order.event_id)
-        lines = await orders.order_lines(session, order.id)
-        return orders.payment_draft(order, txn, event.name if event else "Tickets", lines)
 
     @activity.defn(name="expire_payment")
     async def expire_payment(self, order_id: str) -> None:

@@ -159,9 +159,10 @@ class CheckoutWorkflow:
             else:
                 self._set_status("initiating_payment")
                 compensations.append(lambda: self._compensate(PaymentActivities.expire_payment, inp.order_id))
+                assert opened.payment is not None  # every order with something to pay has its draft
                 session = await self._step(
                     PaymentActivities.initiate_payment,
-                    InitiatePaymentInput(order_id=inp.order_id, return_url=inp.return_url, payment=opened.payment),
+                    InitiatePaymentInput(order_id=inp.order_id, payment=opened.payment, return_url=inp.return_url),
                 )
                 self._summary.payment_url = session.payment_url
                 self._provider_reference = session.provider_reference
