@@ -27,7 +27,14 @@ def _tickets(n: int, *, event_name: str = "Jazz on the Lawn") -> list[TicketDocu
     return [
         TicketDocument(
             ticket_code=code_from_seed(order.bytes + bytes([i]), b"k"),
-            qr_payload=sign_ticket(key.private_key, key.kid, uuid.uuid4(), event, STARTS + timedelta(days=1), STARTS),
+            qr_payload=sign_ticket(
+                key,
+                ticket_id=uuid.uuid4(),
+                event_id=event,
+                organization_id="demo",
+                valid_until=STARTS + timedelta(days=1),
+                issued_at=STARTS,
+            ),
             event_name=event_name,
             venue="Kirstenbosch, Cape Town",
             starts_at=STARTS,

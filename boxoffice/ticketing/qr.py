@@ -2,8 +2,9 @@
 
 Error correction is at least M (15% of the symbol may be damaged or covered); segno picks the smallest
 version that fits and then raises the level for free when the data leaves room. Ticket payloads are
-upper-case base32 (see :mod:`boxoffice.ticketing.tokens`), so segno encodes them in alphanumeric mode,
-version 7 (45x45 modules). The light modules are painted white so the code scans on dark backgrounds.
+``BX2:`` plus base45 (see :mod:`boxoffice.ticketing.tokens`), all within QR's alphanumeric character set,
+so segno encodes them in alphanumeric mode: 148 characters, version 6 (41x41 modules), whose capacity at
+level M is 154, so it stays at M. The light modules are painted white so the code scans on dark backgrounds.
 """
 
 from __future__ import annotations
