@@ -138,10 +138,9 @@ async def bench_worker_main(which: str) -> None:
     from boxoffice.config import settings_or_exit
     from boxoffice.db import Database
     from boxoffice.logging import configure_logging
-    from boxoffice.providers import Providers
-    from boxoffice.starter import ensure_schedules
+    from boxoffice.payments.providers import Providers
     from boxoffice.temporal import DATA_CONVERTER
-    from boxoffice.worker import build_workers
+    from boxoffice.worker import build_workers, ensure_schedules
 
     settings = settings_or_exit()
     configure_logging(json=settings.json_logs, level=settings.log_level)
@@ -180,7 +179,7 @@ class Catalogue:
 
 async def seed(url: str) -> Catalogue:
     """The bench organisation's event with one fixed-price ticket type that never sells out."""
-    from boxoffice.services.catalogue import PricingModel, TicketTypeInput
+    from boxoffice.catalogue.rules import PricingModel, TicketTypeInput
 
     general = TicketTypeInput(
         name="General",

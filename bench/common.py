@@ -522,9 +522,9 @@ BENCH_ORG = "bench"
 async def seed_event(url: str, ticket_types: list[Any]) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """Create the bench organisation's event (30 days ahead, ZAR) with ``ticket_types`` (``TicketTypeInput``s),
     through the services; returns the event id and the ticket type ids in order."""
+    from boxoffice.catalogue.rules import EventInput, create_event, create_ticket_type
     from boxoffice.db import Database
     from boxoffice.models.types import utcnow
-    from boxoffice.services.catalogue import EventInput, create_event, create_ticket_type
 
     db = Database(url, pool_size=1)
     try:

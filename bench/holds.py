@@ -73,7 +73,7 @@ class Catalogue:
 
 async def seed(url: str, capacities: dict[str, int]) -> Catalogue:
     """Create the bench organisation, one event and a free ticket type per entry, through the services."""
-    from boxoffice.services.catalogue import PricingModel, TicketTypeInput
+    from boxoffice.catalogue.rules import PricingModel, TicketTypeInput
 
     types = [TicketTypeInput(name=n, capacity=c, pricing_model=PricingModel.FREE) for n, c in capacities.items()]
     event_id, ids = await seed_event(url, types)

@@ -90,8 +90,6 @@ class Settings(BaseSettings):
     def _check_storage(cls, v: str) -> str:
         if v and not v.startswith(("file://", "s3://")):
             raise ValueError("must be file://… or s3://bucket/prefix")
-        if v.startswith("s3://"):
-            raise ValueError("s3:// storage is not built yet; use file://")
         return v
 
     # Derived values -------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from boxoffice.auth import Role, mint_token
+from boxoffice.catalogue.seed import DEMO_ORG
 from boxoffice.config import settings_or_exit
-from boxoffice.seed import DEMO_ORG
 
 
 class DemoFailed(Exception):

@@ -21,11 +21,11 @@ from pathlib import Path
 import httpx
 
 from boxoffice.auth import Role, mint_token
+from boxoffice.catalogue.seed import DEMO_ORG, seed_demo
+from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.migrations import upgrade
-from boxoffice.seed import DEMO_ORG, seed_demo
-from boxoffice.temporal import SEARCH_ATTRIBUTES
 
 
 def temporal_binary() -> str:

@@ -15,14 +15,22 @@ class BoxofficeError(Exception):
     code: str = "bad_request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, **extra: Any):
+    def __init__(
+        self, detail: str, *, code: str | None = None, status: int | None = None, kind: str | None = None, **extra: Any
+    ):
         super().__init__(detail)
         self.detail = detail
         if code:
             self.code = code
         if status:
             self.status = status
+        self._kind = kind
         self.extra = extra
+
+    @property
+    def kind(self) -> str:
+        """The ``ApplicationError.type`` this failure becomes inside Temporal (workflows branch on it)."""
+        return self._kind or type(self).__name__
 
 
 class ValidationFailed(BoxofficeError):

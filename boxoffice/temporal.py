@@ -1,22 +1,15 @@
-"""The Temporal client, connected once per process, and the search attributes operators filter on."""
+"""The Temporal client, connected once per process (lazily in the API, so it starts while Temporal is down)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.converter import DataConverter
 
 from boxoffice.errors import ServiceUnavailable
 
-SA_ORDER_ID = SearchAttributeKey.for_keyword("BoxofficeOrderId")
-SA_EVENT_ID = SearchAttributeKey.for_keyword("BoxofficeEventId")
-SA_ORGANIZATION_ID = SearchAttributeKey.for_keyword("BoxofficeOrganizationId")
-SA_CHECKOUT_STATUS = SearchAttributeKey.for_keyword("BoxofficeCheckoutStatus")
-SEARCH_ATTRIBUTES = [SA_ORDER_ID, SA_EVENT_ID, SA_ORGANIZATION_ID, SA_CHECKOUT_STATUS]
-
-# Every message is a plain dataclass (``boxoffice.messages``), which Temporal's default JSON converter handles.
+# Every message is a plain dataclass (each flow's ``contract.py``), which Temporal's default JSON converter handles.
 # The pydantic converter was measurably slower here: inside the workflow sandbox it builds a new pydantic
 # TypeAdapter for every payload it decodes (its cache lives on a converter instance made per activation).
 DATA_CONVERTER = DataConverter.default

@@ -1,39 +1,61 @@
-"""The worker process: the checkout and documents task queues, and the Schedules operators see."""
+"""The worker process: every flow's workflows and activities on their task queues, the Schedules operators see,
+and the search attributes they filter by.
+
+- ``boxoffice-checkout``: checkout, refunds, webhooks (relay, late payment) and inventory (hold expiry).
+- ``boxoffice-documents``: fulfilment (PDF, e-mail), CPU-heavy, so it can run on workers of its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.client import ScheduleOverlapPolicy as Overlap
 from temporalio.worker import Worker
 
-from boxoffice.activities.documents import DocumentActivities
-from boxoffice.activities.inventory import InventoryActivities
-from boxoffice.activities.orders import OrderActivities
-from boxoffice.activities.payments import PaymentActivities
-from boxoffice.activities.relay import RelayActivities
+from boxoffice.checkout.activities import OrderActivities
+from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
+from boxoffice.checkout.payment_activities import PaymentActivities
+from boxoffice.checkout.workflow import CheckoutWorkflow
 from boxoffice.config import Settings
 from boxoffice.db import Database
+from boxoffice.fulfilment.activities import DocumentActivities
+from boxoffice.fulfilment.workflow import FulfillmentWorkflow
+from boxoffice.inventory.activities import InventoryActivities
+from boxoffice.inventory.contract import HOLD_EXPIRY_SCHEDULE_ID, ExpireHoldsInput
+from boxoffice.inventory.workflow import HoldExpiryWorkflow
 from boxoffice.logging import get_logger
 from boxoffice.mail import Mailer
-from boxoffice.providers import Providers
-from boxoffice.starter import ensure_schedules
+from boxoffice.payments.providers import Providers
+from boxoffice.refunds.activities import RefundActivities
+from boxoffice.refunds.workflow import RefundWorkflow
 from boxoffice.storage import storage_from_url
 from boxoffice.temporal import connect
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
-from boxoffice.ticketing.keys import load_or_create
+from boxoffice.ticketing.keyring import KeyRing
 from boxoffice.ticketing.pdf import font_subsetter
-from boxoffice.workflows.checkout import CheckoutWorkflow
-from boxoffice.workflows.fulfillment import FulfillmentWorkflow
-from boxoffice.workflows.holds import HoldExpiryWorkflow
-from boxoffice.workflows.late_payment import LatePaymentWorkflow
-from boxoffice.workflows.refund import RefundWorkflow
-from boxoffice.workflows.relay import WebhookRelayWorkflow
+from boxoffice.webhooks.activities import RelayActivities
+from boxoffice.webhooks.contract import WEBHOOK_RELAY_SCHEDULE_ID, RelayInput
+from boxoffice.webhooks.workflow import LatePaymentWorkflow, WebhookRelayWorkflow
 
 log = get_logger(__name__)
+WEBHOOK_RELAY_EVERY_SECONDS = 30
 
 
 def _with_overrides(fns: list[Callable[..., Any]], overrides: dict[str, Callable[..., Any]] | None) -> list[Any]:
@@ -71,10 +93,11 @@ def build_workers(
     """
     assert settings.signing_key_file is not None
     providers = providers or Providers(settings)
-    issuer = KeyedTicketIssuer(load_or_create(settings.signing_key_file))
-    inventory = InventoryActivities(db)
+    issuer = KeyedTicketIssuer(KeyRing.load_or_create(settings.signing_key_file))
     orders = OrderActivities(db, issuer, settings.documents_task_queue)
     payments = PaymentActivities(db, providers, settings.public_url)
+    refunds = RefundActivities(db, providers)
+    inventory = InventoryActivities(db)
     relay = RelayActivities(db, settings.checkout_task_queue)
     documents = DocumentActivities(
         db,
@@ -84,21 +107,21 @@ def build_workers(
     checkout = Worker(
         client,
         task_queue=settings.checkout_task_queue,
-        workflows=[CheckoutWorkflow, HoldExpiryWorkflow, LatePaymentWorkflow, RefundWorkflow, WebhookRelayWorkflow],
+        workflows=[CheckoutWorkflow, RefundWorkflow, LatePaymentWorkflow, WebhookRelayWorkflow, HoldExpiryWorkflow],
         activities=_with_overrides(
             [
-                inventory.release_order_holds,
-                inventory.expire_holds,
                 orders.open_order,
                 orders.complete_order,
                 orders.cancel_order,
+                orders.release_order_holds,
                 orders.start_fulfillment,
                 payments.initiate_payment,
                 payments.expire_payment,
                 payments.verify_payment,
-                payments.prepare_refund_of_capture,
-                payments.execute_refund,
-                payments.check_refund,
+                refunds.prepare_capture_refund,
+                refunds.execute_refund,
+                refunds.check_refund,
+                inventory.expire_holds,
                 relay.relay_webhooks,
             ],
             overrides,
@@ -121,6 +144,92 @@ def build_workers(
     return Workers([checkout, docs], documents)
 
 
+# --- Schedules and search attributes ------------------------------------------------------------------------
+
+
+async def ensure_schedule(
+    client: Client, schedule_id: str, workflow: Any, arg: Any, *, task_queue: str, every_seconds: int
+) -> None:
+    """Create (or bring up to date) a Schedule; visible under Schedules in the Temporal UI."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            workflow, arg, id=f"{schedule_id}-run", task_queue=task_queue, execution_timeout=timedelta(minutes=2)
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))]),
+        policy=SchedulePolicy(overlap=Overlap.SKIP),
+    )
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+
+        def _update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(_update)
+
+
+async def ensure_hold_expiry_schedule(
+    client: Client, *, task_queue: str, every_seconds: int, schedule_id: str = HOLD_EXPIRY_SCHEDULE_ID
+) -> None:
+    await ensure_schedule(
+        client,
+        schedule_id,
+        HoldExpiryWorkflow.run,
+        ExpireHoldsInput(),
+        task_queue=task_queue,
+        every_seconds=every_seconds,
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> None:
+    """Register the Keyword search attributes operators filter on (the dev server gets them as flags)."""
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    missing = {
+        k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        for k in SEARCH_ATTRIBUTES
+        if k.name not in listed.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    await ensure_hold_expiry_schedule(
+        client, task_queue=settings.checkout_task_queue, every_seconds=settings.hold_sweep_interval_seconds
+    )
+    await ensure_schedule(
+        client,
+        WEBHOOK_RELAY_SCHEDULE_ID,
+        WebhookRelayWorkflow.run,
+        RelayInput(),
+        task_queue=settings.checkout_task_queue,
+        every_seconds=WEBHOOK_RELAY_EVERY_SECONDS,
+    )
+
+
+# --- the process --------------------------------------------------------------------------------------------
+
+
+async def serve(workers: Sequence[Worker], stop: asyncio.Event) -> None:
+    """Run ``workers`` until ``stop`` is set, then shut them down gracefully (in-flight tasks finish first)."""
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*runs, return_exceptions=True)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     client = await connect(settings.temporal_address, settings.temporal_namespace)
@@ -129,21 +238,15 @@ async def run_worker(settings: Settings) -> None:
     providers = Providers(settings)
     workers = build_workers(client, db, settings, providers=providers)
     workers.documents.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     log.info("worker started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
     if font_subsetter() != "harfbuzz":
         log.warning(
             "libharfbuzz-subset is not installed: each ticket PDF costs about 15 times the CPU "
             "(Debian: apt-get install libharfbuzz-subset0)"
         )
-    runs = [asyncio.create_task(w.run()) for w in workers]
-    await stop.wait()
-    log.info("worker stopping")
-    await asyncio.gather(*(w.shutdown() for w in workers))
-    await asyncio.gather(*runs, return_exceptions=True)
+    await serve(workers, stop)
+    log.info("worker stopped")
     workers.close()
     await providers.aclose()
     await db.dispose()

@@ -27,12 +27,13 @@ from temporalio.worker import Worker
 
 from boxoffice.api.app import create_app
 from boxoffice.auth import Role, mint_token
+from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import metadata
-from boxoffice.providers import Providers
-from boxoffice.temporal import DATA_CONVERTER, SEARCH_ATTRIBUTES
+from boxoffice.payments.providers import Providers
+from boxoffice.temporal import DATA_CONVERTER
 
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

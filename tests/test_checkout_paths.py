@@ -16,9 +16,9 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from boxoffice.checkout.contract import CheckoutResult, CompleteOrderInput, CompleteOrderResult
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.messages import CheckoutResult, CompleteOrderInput, CompleteOrderResult
 from boxoffice.models import Refund, SandboxPayment, WebhookEvent
 from boxoffice.payments.sandbox import SIGNATURE_HEADER, sign
 from tests.books import assert_books_balanced

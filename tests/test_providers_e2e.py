@@ -26,8 +26,9 @@ from boxoffice.api.app import create_app
 from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
 from boxoffice.models import Refund
-from boxoffice.providers import Providers
-from boxoffice.workflows.refund import QUERY_REFUND_STATUS, RefundProgress, RefundWorkflow
+from boxoffice.payments.providers import Providers
+from boxoffice.refunds.contract import QUERY_REFUND_STATUS, RefundProgress
+from boxoffice.refunds.workflow import RefundWorkflow
 from tests.books import assert_books_balanced
 from tests.conftest import JWT_SECRET, Tokens
 from tests.fakes import PaystackFake, StripeFake, YocoFake, running
@@ -391,8 +392,8 @@ async def test_refund_webhook_before_charge_webhook_ends_consistently(stack: Sta
 
 @pytest.mark.parametrize("fake", ["paystack"], indirect=True)
 async def test_paystack_retry_after_a_lost_reply_still_gives_a_payment_page(stack: Stack) -> None:
-    from boxoffice.api.checkouts import order_id_for
     from boxoffice.auth import Principal, Role
+    from boxoffice.checkout.requests import order_id_for
 
     # The first initialize reached Paystack but its reply was lost: the reference exists there already.
     order_id = order_id_for(Principal("alice", "org1", Role.BUYER), "lost-reply")

@@ -13,7 +13,8 @@ from temporalio.client import Client
 
 from boxoffice.db import Database
 from boxoffice.models import LedgerEntry, Refund, Ticket, TicketType, Transaction
-from boxoffice.workflows.refund import RefundProgress, RefundWorkflow
+from boxoffice.refunds.contract import RefundProgress
+from boxoffice.refunds.workflow import RefundWorkflow
 from tests.books import LIVE, assert_books_balanced
 from tests.checkout_helpers import checkout, hold, press, wait_order
 from tests.conftest import Tokens

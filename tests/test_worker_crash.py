@@ -33,11 +33,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from boxoffice.api.app import create_app
+from boxoffice.checkout.contract import checkout_workflow_id
+from boxoffice.checkout.workflow import CheckoutWorkflow
 from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
-from boxoffice.messages import checkout_workflow_id
 from boxoffice.models import Hold, Order, OrderLine, Ticket, TicketType
-from boxoffice.workflows.checkout import CheckoutWorkflow
 from tests.books import assert_books_balanced
 from tests.checkout_helpers import checkout, hold, press, setup_sale
 from tests.conftest import JWT_SECRET, Tokens

@@ -9,15 +9,22 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from boxoffice.api import problems
+from boxoffice.api import health, problems
 from boxoffice.api.middleware import RequestContext
-from boxoffice.api.routes import books, catalogue, checkouts, holds, ops, refunds, sandbox, tickets, webhooks
+from boxoffice.books import routes as books
+from boxoffice.catalogue import routes as catalogue
+from boxoffice.checkout import routes as checkout
 from boxoffice.config import Settings
 from boxoffice.db import Database
-from boxoffice.providers import Providers
+from boxoffice.fulfilment import routes as fulfilment
+from boxoffice.inventory import routes as inventory
+from boxoffice.payments.providers import Providers
+from boxoffice.refunds import routes as refunds
+from boxoffice.sandbox import routes as sandbox
 from boxoffice.storage import storage_from_url
 from boxoffice.temporal import TemporalHandle
-from boxoffice.ticketing.keys import load_or_create
+from boxoffice.ticketing.keyring import KeyRing
+from boxoffice.webhooks import routes as webhooks
 
 
 def create_app(
@@ -40,7 +47,7 @@ def create_app(
         app.state.providers = providers or Providers(settings)
         app.state.storage = storage_from_url(settings.resolved_storage_url, settings.s3_endpoint_url)
         assert settings.signing_key_file is not None
-        app.state.signing_key = load_or_create(settings.signing_key_file)
+        app.state.keyring = KeyRing.load_or_create(settings.signing_key_file)
         try:
             yield
         finally:
@@ -58,6 +65,6 @@ def create_app(
 
     app.add_middleware(RequestContext)
 
-    for module in (ops, books, catalogue, holds, checkouts, refunds, tickets, webhooks, sandbox):
+    for module in (health, books, catalogue, inventory, checkout, refunds, fulfilment, webhooks, sandbox):
         app.include_router(module.router)
     return app

@@ -10,11 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from boxoffice.access import ensure_organization
 from boxoffice.auth import Principal, Role, decode_token
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.errors import Forbidden, Unauthorized
-from boxoffice.services.catalogue import ensure_organization
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -1,4 +1,4 @@
-"""RFC 9457 problem+json for every error the API returns."""
+"""RFC 9457 problem+json for every error the API returns, and its declaration in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boxoffice.errors import BoxofficeError
@@ -20,7 +22,36 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
 }
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing or invalid bearer token",
+    403: "The token's role may not do this",
+    404: "Not found, or not yours (never another user's or organisation's data)",
+    409: "Conflict with the current state",
+    410: "Gone",
+    413: "Request body too large",
+    422: "Invalid request",
+    502: "The payment provider refused or failed",
+    503: "A dependency (Temporal, a payment provider) is unavailable; nothing was changed",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: ``code`` is stable and documented; other members add context."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(examples=["https://boxoffice.dev/problems/sold_out"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["sold_out"])
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each status answered as a ``Problem`` (declared as problem+json)."""
+    return {s: {"model": Problem, "description": _DESCRIPTIONS.get(s, "Error")} for s in statuses}
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -51,9 +82,34 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        response = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=req.url.path)
         return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with every error response declared as problem+json (FastAPI files them all under
+        application/json, and its own 422 under a schema we never send)."""
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            for path in doc.get("paths", {}).values():
+                for operation in path.values():
+                    for status, answer in operation.get("responses", {}).items():
+                        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                        if schema.get("$ref", "").rsplit("/", 1)[-1] in ("Problem", "HTTPValidationError"):
+                            answer["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                            if status == "422":
+                                answer["description"] = _DESCRIPTIONS[422]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

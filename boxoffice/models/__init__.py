@@ -44,10 +44,6 @@ GUARDED: dict[tuple[type, str], Any] = {
 }
 
 
-def guard(cls: type, attr: str, machine: Any) -> None:
-    GUARDED[(cls, attr)] = machine
-
-
 @event.listens_for(Session, "before_flush")
 def _refuse_illegal_transitions(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.dirty:
@@ -76,6 +72,5 @@ __all__ = [
     "TicketType",
     "Transaction",
     "WebhookEvent",
-    "guard",
     "metadata",
 ]

@@ -51,7 +51,6 @@ class Order(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_hash: str = Field(max_length=64)
     attendees: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     expires_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -211,6 +210,7 @@ class WebhookEvent(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=100)
     provider_reference: str | None = Field(default=None, max_length=255)
     provider_refund_id: str | None = Field(default=None, max_length=255)
+    refund_id: str | None = Field(default=None, max_length=36)  # ours, where the provider echoes it
     order_id: uuid.UUID | None = Field(default=None, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="received", max_length=20)  # received, delivered, resolved, ignored

@@ -62,6 +62,9 @@ class RefundStatus(StrEnum):
     FAILED = "failed"
 
 
+# A refund not settled yet: an order has at most one (a failed one is being sent again).
+REFUND_IN_FLIGHT = (RefundStatus.REQUESTED.value, RefundStatus.PENDING.value, RefundStatus.FAILED.value)
+
 H, O, P, F, T, K, R = (  # noqa: E741
     HoldStatus,
     OrderStatus,

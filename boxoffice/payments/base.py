@@ -136,6 +136,7 @@ class WebhookEvent:
     provider_reference: str | None = None  # the provider's payment-attempt id (checkout/session id)
     provider_transaction_id: str | None = None
     provider_refund_id: str | None = None
+    refund_id: str | None = None  # our refund id, where the provider echoes it (Stripe metadata, Paystack note)
     amount: int | None = None
     currency: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,15 @@ def _parse_error(body: Any) -> tuple[str | None, str | None]:
 def refund_note(req: RefundRequest) -> str:
     """The merchant note for a refund; it carries our refund id, which is how a retried refund finds the first one."""
     return f"boxoffice refund {req.refund_id}" + (f": {req.reason}" if req.reason else "")
+
+
+_NOTE = re.compile(r"^boxoffice refund ([0-9a-fA-F-]{36})")
+
+
+def refund_id_in_note(note: object) -> str | None:
+    """Our refund id, from a merchant note written by ``refund_note`` (Paystack echoes it on refund events)."""
+    match = _NOTE.match(note) if isinstance(note, str) else None
+    return match.group(1) if match else None
 
 
 class PaystackProvider:
@@ -207,6 +217,7 @@ class PaystackProvider:
             provider_reference=reference,
             provider_transaction_id=(str(transaction) if transaction is not None else None) if is_refund else item_id,
             provider_refund_id=item_id if is_refund else None,
+            refund_id=refund_id_in_note(data.get("merchant_note")) if is_refund else None,
             amount=as_int(data.get("amount")),
             currency=upper(data.get("currency")),
             raw=event,

@@ -242,7 +242,8 @@ def _map_event(provider: str, event: Mapping[str, Any]) -> WebhookEvent:
     obj: dict[str, Any] = as_dict(data.get("object"))
     metadata = as_dict(obj.get("metadata"))
     kind = EventKind.IGNORED
-    fields: dict[str, Any] = {"reference": metadata.get("reference")}
+    # Our refund id travels in the metadata we set on every refund we create.
+    fields: dict[str, Any] = {"reference": metadata.get("reference"), "refund_id": metadata.get("refund_id")}
     if raw_type.startswith("checkout.session."):
         if raw_type == "checkout.session.completed":
             # Completed but unpaid means a delayed (async) method: the outcome comes as async_payment_succeeded|failed.
@@ -253,6 +254,7 @@ def _map_event(provider: str, event: Mapping[str, Any]) -> WebhookEvent:
         client_ref = obj.get("client_reference_id")
         fields = {
             "reference": metadata.get("reference") or (payment_reference(client_ref) if client_ref else None),
+            "refund_id": None,
             "provider_reference": obj.get("id"),
             "provider_transaction_id": _expandable_id(obj.get("payment_intent")),
             "amount": as_int(obj.get("amount_total")),

@@ -1,1 +1,0 @@
-"""Activities, grouped by domain; each group is a class whose clients come through its constructor."""

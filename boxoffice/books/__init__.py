@@ -1,0 +1,1 @@
+"""Books: the double-entry ledger, payments and the reconciliation that says whether everything agrees."""

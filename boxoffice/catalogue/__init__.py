@@ -1,0 +1,1 @@
+"""Catalogue: events and ticket types, their validation and the sales window; the demo data."""

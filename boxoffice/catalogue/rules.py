@@ -1,0 +1,207 @@
+"""Events and ticket types: creation, validation, and the sales window (one rule, in Python and in SQL)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from boxoffice.access import ensure_organization
+from boxoffice.errors import Conflict, NotFound, ValidationFailed
+from boxoffice.models import Event, TicketType
+
+
+class PricingModel(StrEnum):
+    FIXED = "fixed"
+    PAY_WHAT_YOU_WANT = "pay_what_you_want"
+    FREE = "free"
+
+
+def sales_refusal(
+    sales_start: datetime | None, sales_end: datetime | None, event_ends_at: datetime, now: datetime
+) -> Conflict | None:
+    """Why a ticket type is not on sale at ``now`` (``sales_not_started``, ``sales_ended``), or None when it is.
+
+    The sales window is ``[sales_start, sales_end)``, and never past the end of the event. ``sales_open_sql`` is
+    the same rule as a SQL condition, for the statement that takes seats atomically.
+    """
+    if sales_start is not None and now < sales_start:
+        return Conflict("sales have not started", code="sales_not_started", sales_start=sales_start.isoformat())
+    if (sales_end is not None and now >= sales_end) or now >= event_ends_at:
+        return Conflict("sales have ended", code="sales_ended")
+    return None
+
+
+def sales_open_sql(sales_start: Any, sales_end: Any, event_ends_at: Any, now: Any) -> ColumnElement[bool]:
+    """``sales_refusal(...) is None`` as a SQL condition over the given columns and the bound ``now``."""
+    return and_(
+        or_(sales_start.is_(None), sales_start <= now),
+        or_(sales_end.is_(None), now < sales_end),
+        now < event_ends_at,
+    )
+
+
+def check_currency(code: str) -> str:
+    code = code.upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValidationFailed(f"{code!r} is not an ISO 4217 currency", code="invalid_currency")
+    return code
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"{name!r} is not an IANA time zone", code="invalid_timezone") from None
+    return name
+
+
+@dataclass
+class EventInput:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    currency: str
+    venue: str | None = None
+    timezone: str = "UTC"
+    service_fee_bps: int = 0
+    service_fee_fixed_cents: int = 0
+
+
+async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> Event:
+    if data.ends_at <= data.starts_at:
+        raise ValidationFailed("ends_at must be after starts_at", code="event_ends_before_start")
+    if not 0 <= data.service_fee_bps <= 10_000 or data.service_fee_fixed_cents < 0:
+        raise ValidationFailed("service fee must be 0–10000 bps and a non-negative fixed part", code="invalid_fee")
+    await ensure_organization(session, org_id)
+    event = Event(
+        organization_id=org_id,
+        name=data.name,
+        venue=data.venue,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        timezone=check_timezone(data.timezone),
+        currency=check_currency(data.currency),
+        service_fee_bps=data.service_fee_bps,
+        service_fee_fixed_cents=data.service_fee_fixed_cents,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_events(session: AsyncSession, org_id: str) -> list[Event]:
+    rows = await session.exec(  # type: ignore[call-overload]
+        select(Event).where(Event.organization_id == org_id).order_by(Event.starts_at)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())
+
+
+async def get_event(session: AsyncSession, org_id: str, event_id: uuid.UUID) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None or event.organization_id != org_id:
+        raise NotFound("event not found", code="event_not_found")
+    return event
+
+
+@dataclass
+class TicketTypeInput:
+    name: str
+    capacity: int
+    pricing_model: PricingModel
+    base_price_cents: int = 0
+    minimum_price_cents: int | None = None
+    suggested_price_cents: int | None = None
+    max_per_order: int | None = None
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
+
+
+def validate_ticket_type(tt: TicketTypeInput | TicketType, event: Event, *, sold: int = 0) -> None:
+    """Every rule a ticket type must satisfy; raises ``ValidationFailed`` with a stable code."""
+    prices = [tt.base_price_cents, tt.minimum_price_cents, tt.suggested_price_cents]
+    if any(p is not None and p < 0 for p in prices):
+        raise ValidationFailed("prices cannot be negative", code="negative_price")
+    if tt.capacity < 0:
+        raise ValidationFailed("capacity cannot be negative", code="invalid_capacity")
+    if tt.capacity < sold:
+        raise ValidationFailed(
+            f"capacity {tt.capacity} is below the {sold} already sold", code="capacity_below_sold", sold=sold
+        )
+    if tt.max_per_order is not None and tt.max_per_order < 1:
+        raise ValidationFailed("max_per_order must be at least 1", code="invalid_max_per_order")
+    model = PricingModel(tt.pricing_model)
+    if model is PricingModel.FREE and tt.base_price_cents != 0:
+        raise ValidationFailed("a free ticket type has base_price_cents 0", code="free_with_price")
+    if model is PricingModel.FIXED and tt.base_price_cents <= 0:
+        raise ValidationFailed("a fixed-price ticket type needs a positive price", code="price_required")
+    if model is PricingModel.PAY_WHAT_YOU_WANT:
+        minimum = tt.minimum_price_cents or 0
+        if tt.suggested_price_cents is not None and minimum > tt.suggested_price_cents:
+            raise ValidationFailed("minimum_price_cents is above suggested_price_cents", code="minimum_above_suggested")
+    elif tt.minimum_price_cents is not None or tt.suggested_price_cents is not None:
+        raise ValidationFailed(
+            "minimum and suggested prices apply to pay_what_you_want only", code="pwyw_fields_on_fixed"
+        )
+    if tt.sales_start and tt.sales_end and tt.sales_end <= tt.sales_start:
+        raise ValidationFailed("sales_end must be after sales_start", code="sales_window_inverted")
+    if (tt.sales_start and tt.sales_start >= event.ends_at) or (tt.sales_end and tt.sales_end > event.ends_at):
+        raise ValidationFailed("the sales window must close by the end of the event", code="sales_window_after_event")
+
+
+async def create_ticket_type(
+    session: AsyncSession, org_id: str, event_id: uuid.UUID, data: TicketTypeInput
+) -> TicketType:
+    event = await get_event(session, org_id, event_id)
+    validate_ticket_type(data, event)
+    tt = TicketType(event_id=event.id, organization_id=org_id, **data.__dict__)
+    tt.pricing_model = PricingModel(data.pricing_model).value
+    session.add(tt)
+    await session.flush()
+    return tt
+
+
+async def get_ticket_type(session: AsyncSession, org_id: str, ticket_type_id: uuid.UUID) -> TicketType:
+    tt = await session.get(TicketType, ticket_type_id)
+    if tt is None or tt.organization_id != org_id:
+        raise NotFound("ticket type not found", code="ticket_type_not_found")
+    return tt
+
+
+async def update_ticket_type(
+    session: AsyncSession, org_id: str, ticket_type_id: uuid.UUID, changes: dict[str, object]
+) -> TicketType:
+    """Apply ``changes`` under a row lock so capacity can never drop below what is held and sold."""
+    stmt = select(TicketType).where(TicketType.id == ticket_type_id).with_for_update()  # type: ignore[arg-type]
+    tt = (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload]
+    if tt is None or tt.organization_id != org_id:
+        raise NotFound("ticket type not found", code="ticket_type_not_found")
+    event = await get_event(session, org_id, tt.event_id)
+    candidate = TicketTypeInput(
+        **{f: changes.get(f, getattr(tt, f)) for f in TicketTypeInput.__dataclass_fields__}  # type: ignore[arg-type]
+    )
+    validate_ticket_type(candidate, event, sold=tt.sold)
+    if candidate.capacity < tt.sold + tt.held:
+        raise ValidationFailed(
+            f"capacity {candidate.capacity} is below the {tt.sold} sold and {tt.held} held",
+            code="capacity_below_sold",
+        )
+    for field, value in candidate.__dict__.items():
+        setattr(tt, field, value.value if isinstance(value, StrEnum) else value)
+    await session.flush()
+    return tt
+
+
+async def list_ticket_types(session: AsyncSession, org_id: str, event_id: uuid.UUID) -> list[TicketType]:
+    await get_event(session, org_id, event_id)
+    rows = await session.exec(  # type: ignore[call-overload]
+        select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.created_at)  # type: ignore[arg-type]
+    )
+    return list(rows.scalars())

@@ -1,0 +1,96 @@
+"""The checkout's payment steps: every provider call keyed by our order, so a retry cannot pay twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import activity
+
+from boxoffice.checkout import orders
+from boxoffice.checkout.contract import CheckoutErrors as E
+from boxoffice.checkout.contract import InitiatePaymentInput, PaymentCheck, PaymentSessionResult, VerifyPaymentInput
+from boxoffice.checkout.orders import CheckoutFailure
+from boxoffice.db import Database
+from boxoffice.failures import typed_errors
+from boxoffice.models.types import utcnow
+from boxoffice.payments.base import LineItem, PaymentRequest
+from boxoffice.payments.providers import Providers
+
+
+class PaymentActivities:
+    def __init__(self, db: Database, providers: Providers, public_url: str):
+        self.db, self.providers, self.public_url = db, providers, public_url
+
+    @activity.defn(name="initiate_payment")
+    async def initiate_payment(self, inp: InitiatePaymentInput) -> PaymentSessionResult:
+        """Open the provider's payment page for the order (idempotent by order) and record it.
+
+        The checkout passes what the page shows (``open_order``'s ``PaymentDraft``); only whether a page was
+        recorded already is read.
+        """
+        async with typed_errors():
+            async with self.db.session() as session:
+                txn = await orders.get_transaction(session, inp.order_id)
+                assert txn is not None
+                if txn.provider_reference and txn.payment_url:
+                    return PaymentSessionResult(payment_url=txn.payment_url, provider_reference=txn.provider_reference)
+            draft = inp.payment
+            provider = self.providers.get(draft.provider)
+            orders.ensure_currency(provider, draft.currency)
+            back = inp.return_url or f"{self.public_url}/checkout/complete?order_id={inp.order_id}"
+            req = PaymentRequest(
+                order_id=inp.order_id,
+                reference=draft.reference,
+                amount=draft.amount,
+                currency=draft.currency,
+                email=draft.email,
+                description=draft.description,
+                return_url=back,
+                cancel_url=back,
+                expires_at=datetime.fromisoformat(draft.expires_at),
+                line_items=tuple(LineItem(ln.name, ln.unit_amount, ln.quantity) for ln in draft.lines),
+                metadata={"order_id": inp.order_id, "reference": draft.reference},
+                idempotency_key=f"checkout-{inp.order_id}",
+            )
+            page = await provider.initiate_payment(req)
+            if not page.payment_url:
+                # Paystack cannot give back the single-use page of a payment created by a lost reply: fail fast
+                # rather than wait out the window on a page nobody can open.
+                raise CheckoutFailure(
+                    E.PROVIDER_REJECTED,
+                    f"{draft.provider} did not return a payment page for this order; start a new checkout",
+                    code="payment_page_unavailable",
+                    status=502,
+                )
+            async with self.db.transaction() as session:
+                await orders.record_payment_session(
+                    session,
+                    inp.order_id,
+                    provider_reference=page.provider_reference,
+                    payment_url=page.payment_url,
+                    now=utcnow(),
+                )
+            return PaymentSessionResult(payment_url=page.payment_url, provider_reference=page.provider_reference)
+
+    @activity.defn(name="expire_payment")
+    async def expire_payment(self, order_id: str) -> None:
+        """Compensation: close the order's payment page where the provider allows it (Stripe), so a checkout
+        that gave up cannot be paid afterwards. Idempotent."""
+        async with typed_errors():
+            async with self.db.session() as session:
+                txn = await orders.get_transaction(session, order_id)
+            if txn is not None and txn.provider_reference:
+                await self.providers.get(txn.provider).cancel_payment(txn.reference, txn.provider_reference)
+
+    @activity.defn(name="verify_payment")
+    async def verify_payment(self, inp: VerifyPaymentInput) -> PaymentCheck:
+        """Ask the provider what happened to the order's payment (webhooks are only hints)."""
+        async with typed_errors():
+            result = await self.providers.check_payment(inp.provider, inp.reference, inp.provider_reference)
+            return PaymentCheck(
+                state=result.state.value,
+                amount=result.amount,
+                currency=result.currency,
+                provider_transaction_id=result.provider_transaction_id,
+                error=result.error,
+            )

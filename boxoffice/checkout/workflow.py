@@ -1,0 +1,383 @@
+"""CheckoutWorkflow: a buyer's held seats become paid tickets, or everything is put back.
+
+Steps (local activities: one worker round trip for the whole happy path up to the payment page):
+open the order (claim the holds, create the order and its transaction: one database transaction) → initiate
+payment → wait for the payment (webhook signal, polling, timeout) → complete the order (tickets, held → sold,
+ledger, paid: one database transaction) → start fulfilment.
+
+Compensations are registered *before* their step, unwind in reverse, are idempotent, retry until they succeed
+and are shielded from cancellation: release holds, cancel the order (failing its transaction), and refund
+money that was captured for an order that cannot be completed. After a cancellation the run stays open for a
+grace period so a late payment is confirmed and refunded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from boxoffice.checkout.activities import OrderActivities
+    from boxoffice.checkout.contract import (
+        QUERY_STATUS,
+        SA_CHECKOUT_STATUS,
+        SA_EVENT_ID,
+        SA_ORDER_ID,
+        SA_ORGANIZATION_ID,
+        UPDATE_CANCEL,
+        UPDATE_PAYMENT_SESSION,
+        CancelOrderInput,
+        CancelResult,
+        CheckoutInput,
+        CheckoutResult,
+        CheckoutStatus,
+        CompleteOrderInput,
+        InitiatePaymentInput,
+        OpenOrderInput,
+        OpenOrderResult,
+        OrderSummary,
+        PaymentCheck,
+        VerifyPaymentInput,
+    )
+    from boxoffice.checkout.contract import CheckoutErrors as E
+    from boxoffice.checkout.payment_activities import PaymentActivities
+    from boxoffice.refunds.contract import (
+        REFUND_WORKFLOW,
+        CaptureRefund,
+        RefundInput,
+        RefundProgress,
+        auto_refund_id,
+        refund_workflow_id,
+    )
+    from boxoffice.webhooks.contract import SIGNAL_PAYMENT_EVENT, PaymentEventSignal
+
+# Forward steps give up after a while (then the saga unwinds); compensations never do.
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), maximum_attempts=8
+)
+# A payment check that fails is simply asked again at the next tick.
+CHECK_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=5), maximum_attempts=3
+)
+# Compensations, and steps that must happen once the order is paid: retried (visibly) until they succeed.
+UNTIL_DONE = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(minutes=2), maximum_attempts=0
+)
+
+
+# A failed step surfaces as ActivityError (regular activities) or as the activity's ApplicationError itself
+# (local activities, in this SDK); both are handled the same way.
+STEP_ERRORS = (ActivityError, ApplicationError)
+
+
+class CheckoutAborted(Exception):
+    """The checkout ends without a sale for a business reason (declined, timed out, cancelled…)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@workflow.defn(name="CheckoutWorkflow")
+class CheckoutWorkflow:
+    def __init__(self) -> None:
+        self._status = "started"
+        self._summary: OrderSummary | None = None
+        self._session_ready = False
+        self._failure: ApplicationError | None = None
+        self._hints: list[PaymentEventSignal] = []
+        self._seen_events: set[str] = set()
+        self._cancel_requested = False
+        self._decided = False
+        self._reason: str | None = None
+        self._provider_reference: str | None = None
+
+    # --- messages -------------------------------------------------------------------------------------
+
+    @workflow.signal(name=SIGNAL_PAYMENT_EVENT)
+    def payment_event(self, event: PaymentEventSignal) -> None:
+        """A provider webhook arrived: a hint to confirm the payment with the provider now."""
+        if event.event_id not in self._seen_events:
+            self._seen_events.add(event.event_id)
+            self._hints.append(event)
+
+    @workflow.update(name=UPDATE_PAYMENT_SESSION)
+    async def payment_session(self) -> OrderSummary:
+        """Returns once the payment page exists (or the order is free); raises the checkout's failure."""
+        await workflow.wait_condition(lambda: self._session_ready)
+        if self._summary is None or (
+            self._failure is not None and self._summary.payment_url is None and self._summary.total_amount > 0
+        ):
+            f = self._failure
+            if f is None:
+                raise ApplicationError(f"checkout failed: {self._reason}", type="CheckoutFailed")
+            raise ApplicationError(f.message, *f.details, type=f.type, non_retryable=True)
+        return OrderSummary(**{**self._summary.__dict__, "status": self._order_status()})
+
+    @workflow.update(name=UPDATE_CANCEL)
+    async def cancel(self) -> CancelResult:
+        """The buyer cancels. Returns once decided: cancelled, or not (the payment went through first)."""
+        self._cancel_requested = True
+        await workflow.wait_condition(lambda: self._decided)
+        return CancelResult(status=self._order_status(), cancelled=self._status == "cancelled")
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if self._decided:
+            raise ApplicationError(f"the checkout is already {self._order_status()}", type=E.NOT_CANCELLABLE)
+
+    @workflow.query(name=QUERY_STATUS)
+    def status(self) -> CheckoutStatus:
+        return CheckoutStatus(
+            order_id=self._summary.order_id if self._summary else "",
+            status=self._status,
+            payment_url=self._summary.payment_url if self._summary else None,
+            cancelled_reason=self._reason,
+        )
+
+    # --- the saga -------------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: CheckoutInput) -> CheckoutResult:
+        compensations: list[Callable[[], Awaitable[Any]]] = []
+        captured: PaymentCheck | None = None
+        try:
+            self._set_status("claiming_holds")
+            # Both compensations first: cancelling the order also gives back the seats its holds kept.
+            compensations.append(lambda: self._compensate(OrderActivities.release_order_holds, inp.order_id))
+            compensations.append(
+                lambda: self._compensate(
+                    OrderActivities.cancel_order,
+                    CancelOrderInput(order_id=inp.order_id, reason=self._reason or "failed"),
+                )
+            )
+            window_closes_at = workflow.now() + timedelta(seconds=inp.payment_window_seconds)
+            opened: OpenOrderResult = await self._step(
+                OrderActivities.open_order, OpenOrderInput(checkout=inp, window_closes_at=window_closes_at.isoformat())
+            )
+            self._summary = opened.summary
+            # The payment window never outlasts the claimed holds (open_order takes the earlier of the two).
+            deadline = datetime.fromisoformat(opened.summary.expires_at)
+
+            if self._summary.total_amount == 0:
+                captured = PaymentCheck(state="succeeded", amount=0, currency=self._summary.currency)
+            else:
+                self._set_status("initiating_payment")
+                compensations.append(lambda: self._compensate(PaymentActivities.expire_payment, inp.order_id))
+                assert opened.payment is not None  # every order with something to pay has its draft
+                session = await self._step(
+                    PaymentActivities.initiate_payment,
+                    InitiatePaymentInput(order_id=inp.order_id, payment=opened.payment, return_url=inp.return_url),
+                )
+                self._summary.payment_url = session.payment_url
+                self._provider_reference = session.provider_reference
+                self._set_status("awaiting_payment")
+                self._session_ready = True
+                check = await self._await_payment(inp, deadline)
+                if check.state != "succeeded":
+                    raise CheckoutAborted(self._cancel_reason(check))
+                captured = check
+                # From here money is ours: any failure to complete must give it back.
+                compensations.append(lambda: self._refund_captured(inp, captured, self._reason or "not fulfilled"))
+
+            self._set_status("issuing_tickets")
+            done = await self._step(
+                OrderActivities.complete_order,
+                CompleteOrderInput(
+                    order_id=inp.order_id,
+                    amount=captured.amount or 0,
+                    currency=captured.currency or "",
+                    provider_transaction_id=captured.provider_transaction_id,
+                ),
+            )
+            self._set_status("paid")
+            self._decided = True
+            self._session_ready = True
+            # A forward step: the order is paid, so fulfilment is started however long it takes (never unwound).
+            await self._local(OrderActivities.start_fulfillment, inp.order_id, UNTIL_DONE)
+            return CheckoutResult(order_id=inp.order_id, status="paid", ticket_ids=done.ticket_ids)
+        except (*STEP_ERRORS, CheckoutAborted) as err:
+            self._reason = err.reason if isinstance(err, CheckoutAborted) else self._failure_reason(err)
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError):
+                self._failure = cause
+            await self._unwind(compensations)
+            refunded = await self._late_payment_grace(inp, already_refunded=captured is not None)
+            return CheckoutResult(
+                order_id=inp.order_id,
+                status="cancelled",
+                reason=self._reason,
+                refunded=refunded or captured is not None,
+            )
+        except asyncio.CancelledError:
+            # An operator cancelled the run: put everything back before honouring it.
+            self._reason = "operator_cancelled"
+            await self._unwind(compensations)
+            raise
+
+    async def _await_payment(self, inp: CheckoutInput, deadline: datetime) -> PaymentCheck:
+        """Until the deadline: wake on a webhook hint, a buyer cancel or the poll interval, and ask the provider."""
+        poll = timedelta(seconds=inp.poll_interval_seconds)
+        while True:
+            remaining = deadline - workflow.now()
+            if remaining <= timedelta(0):
+                break
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(self._hints) or self._cancel_requested, timeout=min(poll, remaining)
+                )
+            self._hints.clear()
+            check = await self._verify(inp)
+            if check is not None and check.state != "pending":
+                return check
+            if self._cancel_requested:
+                return await self._close_and_look(inp, "cancelled")
+        return await self._close_and_look(inp, "timeout")
+
+    async def _close_and_look(self, inp: CheckoutInput, giving_up_as: str) -> PaymentCheck:
+        """Close the payment page (where the provider can), then look once more: a payment that landed at the
+        last second is sold, not refunded, and nothing can be paid after this."""
+        await self._compensate(PaymentActivities.expire_payment, inp.order_id)
+        check = await self._verify(inp)
+        if check is not None and check.state == "succeeded":
+            return check
+        # "expired" here is usually our own doing (we just closed the page): the reason stays ours.
+        keep_ours = giving_up_as == "cancelled" or check is None or check.state in ("pending", "expired")
+        return PaymentCheck(state=giving_up_as if keep_ours or check is None else check.state)
+
+    async def _verify(self, inp: CheckoutInput) -> PaymentCheck | None:
+        try:
+            return await workflow.execute_local_activity_method(
+                PaymentActivities.verify_payment,
+                VerifyPaymentInput(
+                    order_id=inp.order_id,
+                    provider=inp.provider,
+                    reference=self._summary.reference if self._summary else "",
+                    provider_reference=self._provider_reference,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=CHECK_RETRY,
+            )
+        except STEP_ERRORS:
+            return None  # the provider is unreachable right now; the next tick asks again
+
+    @staticmethod
+    def _cancel_reason(check: PaymentCheck) -> str:
+        reasons = {
+            "failed": "payment_declined",
+            "expired": "payment_expired",
+            "cancelled": "buyer_cancelled",
+            "timeout": "payment_timeout",
+        }
+        return reasons.get(check.state, "payment_timeout")
+
+    @staticmethod
+    def _failure_reason(err: ActivityError | ApplicationError) -> str:
+        cause = err.cause if isinstance(err, ActivityError) else err
+        if isinstance(cause, ApplicationError) and cause.details:
+            detail = cause.details[0]
+            if isinstance(detail, dict) and "code" in detail:
+                return str(detail["code"])
+        return cause.type if isinstance(cause, ApplicationError) and cause.type else "step_failed"
+
+    async def _unwind(self, compensations: list[Callable[[], Awaitable[Any]]]) -> None:
+        """Run compensations newest first, to the end, even if this run is being cancelled."""
+        self._set_status("compensating")
+
+        async def run_all() -> None:
+            for compensate in reversed(compensations):
+                await compensate()
+
+        task = asyncio.ensure_future(run_all())
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                continue  # keep unwinding; the cancellation is honoured afterwards
+        self._set_status("cancelled")
+        self._decided = True
+        self._session_ready = True
+
+    async def _late_payment_grace(self, inp: CheckoutInput, *, already_refunded: bool) -> bool:
+        """Stay reachable for late payments: confirm and refund any captured after we gave up."""
+        if (
+            inp.late_payment_grace_seconds <= 0
+            or already_refunded
+            or self._summary is None
+            or self._summary.total_amount == 0
+        ):
+            return False
+        self._set_status("cancelled")
+        end = workflow.now() + timedelta(seconds=inp.late_payment_grace_seconds)
+        while True:
+            remaining = end - workflow.now()
+            if remaining > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: bool(self._hints), timeout=remaining)
+            self._hints.clear()
+            check = await self._verify(inp)
+            if check is not None and check.state == "succeeded":
+                await self._refund_captured(inp, check, "late_payment")
+                return True
+            if remaining <= timedelta(0):
+                return False
+
+    async def _refund_captured(self, inp: CheckoutInput, check: PaymentCheck | None, reason: str) -> None:
+        """Give back money captured for an order that is not fulfilled, through the refund flow (a child run that
+        outlives this one if it must), until the provider confirms it."""
+        if check is None or not check.amount:
+            return
+        refund_id = auto_refund_id(inp.order_id)
+        try:
+            progress: RefundProgress = await workflow.execute_child_workflow(
+                REFUND_WORKFLOW,
+                RefundInput(
+                    refund_id=refund_id,
+                    poll_interval_seconds=inp.poll_interval_seconds,
+                    capture=CaptureRefund(inp.order_id, reason, amount=check.amount, currency=check.currency or ""),
+                ),
+                id=refund_workflow_id(refund_id),
+                result_type=RefundProgress,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(SA_ORDER_ID, inp.order_id),
+                        SearchAttributePair(SA_EVENT_ID, inp.event_id),
+                        SearchAttributePair(SA_ORGANIZATION_ID, inp.organization_id),
+                    ]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("the automatic refund is already running", extra={"refund_id": refund_id})
+            return
+        if progress.state == "succeeded":
+            self._set_status("refunded")
+
+    # --- helpers --------------------------------------------------------------------------------------
+
+    async def _local(self, fn: Callable[..., Awaitable[Any]], arg: Any, retry: RetryPolicy) -> Any:
+        return await workflow.execute_local_activity_method(
+            fn, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=retry
+        )
+
+    async def _step(self, fn: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        return await self._local(fn, arg, STEP_RETRY)
+
+    async def _compensate(self, fn: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        return await self._local(fn, arg, UNTIL_DONE)
+
+    def _order_status(self) -> str:
+        return {"paid": "paid", "cancelled": "cancelled", "refunded": "cancelled"}.get(self._status, "pending")
+
+    def _set_status(self, status: str) -> None:
+        if status != self._status:
+            self._status = status
+            workflow.upsert_search_attributes([SA_CHECKOUT_STATUS.value_set(status)])

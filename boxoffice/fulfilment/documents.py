@@ -1,0 +1,161 @@
+"""An order's tickets as a PDF: what each page shows, read from the database, and the renderer process."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from boxoffice.db import Database
+from boxoffice.models import Attendee, Event, Order, Ticket, TicketType
+
+if TYPE_CHECKING:  # WeasyPrint loads only where PDFs are rendered
+    from boxoffice.ticketing.pdf import TicketDocument
+
+
+def pdf_key(order_id: str) -> str:
+    return f"orders/{order_id}/tickets.pdf"
+
+
+async def order_documents(db: Database, order_id: str) -> tuple[Order, list[TicketDocument]]:
+    """The order and one TicketDocument per active ticket, in a stable order."""
+    from boxoffice.ticketing.pdf import TicketDocument
+
+    async with db.session() as session:
+        order = await session.get(Order, uuid.UUID(order_id))
+        assert order is not None
+        event = await session.get(Event, order.event_id)
+        assert event is not None
+        rows = (
+            await session.execute(
+                select(Ticket, TicketType.name, Attendee.name)  # type: ignore[call-overload]
+                .join(TicketType, TicketType.id == Ticket.ticket_type_id)
+                .outerjoin(Attendee, Attendee.id == Ticket.attendee_id)
+                .where(Ticket.order_id == order.id)
+                .order_by(Ticket.order_line_id, Ticket.index_in_line)
+            )
+        ).all()
+    docs = [
+        TicketDocument(
+            ticket_code=t.ticket_code,
+            qr_payload=t.qr_payload,
+            event_name=event.name,
+            venue=event.venue or "",
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            ticket_type_name=tt_name,
+            attendee_name=att_name or order.buyer_name,
+            order_id=str(order.id),
+            price_display=f"{t.price_cents / 100:.2f} {order.currency}",
+        )
+        for t, tt_name, att_name in rows
+    ]
+    return order, docs
+
+
+def _render_docs(docs: list[TicketDocument]) -> bytes:
+    """WeasyPrint, mostly fontTools' font subsetting: ~0.3 s of CPU per PDF, holding the GIL throughout."""
+    from boxoffice.ticketing.pdf import render_tickets_pdf
+
+    return render_tickets_pdf(docs)  # type: ignore[arg-type]
+
+
+# The renderer: one child process per worker process, shared by its DocumentActivities, so the PDF work never
+# holds the GIL of the process that runs the checkout workflows. Started on first use (or ``start()``), stopped
+# when the last DocumentActivities that used it is closed (else at interpreter exit).
+RENDER_PROCESSES = 1
+# Rendering yields the CPU to checkouts: a buyer waits on the payment page, a ticket e-mail can wait a moment.
+RENDER_NICENESS = 10
+_renderer_lock = threading.Lock()
+_renderer: ProcessPoolExecutor | None = None
+_renderer_users = 0
+
+
+def _start_renderer(parent_pid: int, niceness: int) -> None:
+    """In the renderer process, once: lower its priority, exit with its parent (even a SIGKILLed one), and
+    import WeasyPrint before the first order needs it."""
+    import time
+
+    if niceness:
+        os.nice(niceness)
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    import weasyprint  # noqa: F401
+
+    import boxoffice.ticketing.pdf  # noqa: F401
+
+
+async def render_pdf(db: Database, order_id: str, executor: Executor | None = None) -> bytes:
+    """The order's tickets as one PDF, rendered on ``executor`` (a thread of this process if None)."""
+    _order, docs = await order_documents(db, order_id)
+    if executor is None:
+        return await asyncio.to_thread(_render_docs, docs)
+    return await asyncio.get_running_loop().run_in_executor(executor, _render_docs, docs)
+
+
+class RendererLease:
+    """A user's lease on the process-wide renderer: the renderer starts on first use (or ``start()``) and stops when
+    the last lease that used it is closed (else at interpreter exit)."""
+
+    def __init__(self) -> None:
+        self._uses_renderer = False
+
+    def pool(self) -> ProcessPoolExecutor:
+        global _renderer, _renderer_users
+        with _renderer_lock:
+            if not self._uses_renderer:
+                self._uses_renderer = True
+                _renderer_users += 1
+            if _renderer is None:
+                # 'spawn': a fresh interpreter, nothing inherited from this process's threads or event loop.
+                _renderer = ProcessPoolExecutor(
+                    max_workers=RENDER_PROCESSES,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_renderer,
+                    initargs=(os.getpid(), RENDER_NICENESS),
+                )
+            return _renderer
+
+    def start(self) -> None:
+        """Start the renderer process now (it imports WeasyPrint in the background) rather than on first use."""
+        self.pool().submit(int)  # a no-op: a process pool starts its processes with its first task
+
+    def close(self) -> None:
+        """This instance no longer renders; the last one to close stops the renderer (a render in flight ends first)."""
+        global _renderer, _renderer_users
+        with _renderer_lock:
+            if not self._uses_renderer:
+                return
+            self._uses_renderer = False
+            _renderer_users -= 1
+            pool = _renderer if _renderer_users == 0 else None
+            if pool is not None:
+                _renderer = None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def render(self, db: Database, order_id: str) -> bytes:
+        """The order's PDF from the shared renderer process; a dead renderer is replaced on the next call."""
+        global _renderer
+        pool = self.pool()
+        try:
+            return await render_pdf(db, order_id, pool)
+        except BrokenProcessPool:
+            # The renderer process died (killed, out of memory): the activity's next attempt starts a new one.
+            with _renderer_lock:
+                if _renderer is pool:
+                    _renderer = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise

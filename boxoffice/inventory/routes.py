@@ -1,0 +1,54 @@
+"""Seat holds: ``POST /v1/holds``, ``GET`` and ``DELETE /v1/holds/{id}``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from boxoffice.api.deps import BuyerUser, SessionDep, SettingsDep
+from boxoffice.api.problems import responses
+from boxoffice.api.schemas import Body
+from boxoffice.inventory import holds
+from boxoffice.models.types import utcnow
+
+router = APIRouter(prefix="/v1/holds", tags=["holds"])
+
+
+class HoldIn(Body):
+    ticket_type_id: uuid.UUID
+    quantity: int = Field(ge=1, le=1000)
+
+
+class HoldOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    ticket_type_id: uuid.UUID
+    event_id: uuid.UUID
+    quantity: int
+    status: str
+    expires_at: datetime
+    order_id: uuid.UUID | None
+
+
+@router.post("", status_code=201, response_model=HoldOut, responses=responses(401, 403, 404, 409, 422))
+async def create_hold(body: HoldIn, who: BuyerUser, session: SessionDep, settings: SettingsDep) -> HoldOut:
+    hold = await holds.create_hold(
+        session, who, body.ticket_type_id, body.quantity, ttl_seconds=settings.hold_ttl_seconds, now=utcnow()
+    )
+    await session.commit()
+    return HoldOut.model_validate(hold)
+
+
+@router.get("/{hold_id}", response_model=HoldOut, responses=responses(401, 403, 404, 422))
+async def get_hold(hold_id: uuid.UUID, who: BuyerUser, session: SessionDep) -> HoldOut:
+    return HoldOut.model_validate(await holds.get_own_hold(session, who, hold_id))
+
+
+@router.delete("/{hold_id}", response_model=HoldOut, responses=responses(401, 403, 404, 409, 422))
+async def release_hold(hold_id: uuid.UUID, who: BuyerUser, session: SessionDep) -> HoldOut:
+    hold = await holds.release_hold(session, who, hold_id, now=utcnow())
+    await session.commit()
+    return HoldOut.model_validate(hold)

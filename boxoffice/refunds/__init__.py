@@ -1,0 +1,1 @@
+"""Refunds: one protocol for every refund, requested or automatic, until the provider confirms (``RefundWorkflow``)."""

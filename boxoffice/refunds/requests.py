@@ -1,0 +1,151 @@
+"""An organiser's refund request: validated against the order, its tickets and the money captured, then recorded.
+
+Guarantees (in the caller's transaction; a refused request changes nothing):
+- the order is visible to the admin's organisation (404 otherwise) and paid or fulfilled;
+- every chosen ticket belongs to the order and is live; all live tickets when none are chosen;
+- the amount is the tickets' prices, or, when the refund covers every ticket not yet refunded, everything
+  captured that was not refunded before (fee and tip included); it never exceeds captured − refunded;
+- an order has at most one refund in flight (requested, pending, or failed and being retried): the order row
+  is locked while this is checked, so two concurrent requests cannot both pass.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from boxoffice.access import get_visible_order
+from boxoffice.auth import Principal
+from boxoffice.errors import Conflict, ValidationFailed
+from boxoffice.models import Order, Refund, Ticket, Transaction
+from boxoffice.models.states import REFUND_IN_FLIGHT, OrderStatus, TicketStatus, TransactionStatus
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3e2a-7d41-4f8e-9a63-2c1e8d7f4b90")
+REFUNDABLE_ORDERS = {OrderStatus.PAID, OrderStatus.FULFILLED}
+REFUNDABLE_TICKETS = {TicketStatus.ACTIVE, TicketStatus.SCANNED}
+
+
+class RefundInProgress(Conflict):
+    code, title = "refund_in_progress", "A refund is in progress"
+
+
+def refund_id_for(order_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:
+    """With an Idempotency-Key the refund id is derived from it, so a repeated request finds the first refund."""
+    if idempotency_key is None:
+        return uuid.uuid4()
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{order_id}\x00{idempotency_key}")
+
+
+async def in_flight_refund(session: AsyncSession, order_id: uuid.UUID) -> Refund | None:
+    """The order's refund that is not settled yet, if any."""
+    return (
+        await session.execute(
+            select(Refund).where(Refund.order_id == order_id, Refund.status.in_(REFUND_IN_FLIGHT))  # type: ignore[arg-type,attr-defined]
+        )
+    ).scalar_one_or_none()
+
+
+async def list_refunds(session: AsyncSession, who: Principal, order_id: uuid.UUID) -> list[Refund]:
+    """The order's refunds, oldest first (404 when the order is not visible)."""
+    await get_visible_order(session, who, order_id)
+    rows = await session.execute(select(Refund).where(Refund.order_id == order_id).order_by(Refund.created_at))  # type: ignore[arg-type,attr-defined]
+    return list(rows.scalars())
+
+
+async def request_refund(
+    session: AsyncSession,
+    who: Principal,
+    order_id: uuid.UUID,
+    *,
+    ticket_ids: Sequence[str] | None,
+    reason: str | None,
+    refund_id: uuid.UUID,
+    now: datetime,
+) -> Refund:
+    """Validate and record a requested refund (status ``requested``); returns the existing refund for a repeat
+    of the same ``refund_id``. Raises ``NotFound``, ``ValidationFailed``, ``Conflict`` or ``RefundInProgress``."""
+    await get_visible_order(session, who, order_id)
+    order = (await session.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()  # type: ignore[arg-type]
+    existing = await session.get(Refund, refund_id)
+    if existing is not None and existing.order_id == order.id:
+        return existing
+    if order.status not in REFUNDABLE_ORDERS:
+        raise Conflict(f"the order is {order.status}", code="order_not_refundable", order_status=order.status)
+    txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()  # type: ignore[arg-type]
+    if txn is None or txn.status != TransactionStatus.SUCCEEDED:
+        raise Conflict("nothing was paid for this order", code="nothing_to_refund")
+    if (busy := await in_flight_refund(session, order.id)) is not None:
+        raise RefundInProgress(
+            f"refund {busy.id} of this order is still {busy.status}; request the next one when it is settled",
+            refund_id=str(busy.id),
+        )
+    tickets = list((await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars())  # type: ignore[arg-type]
+    chosen = _choose(tickets, ticket_ids)
+    captured = txn.captured_amount if txn.captured_amount is not None else txn.amount
+    left = captured - txn.refunded_amount
+    unrefunded = {t.id for t in tickets if t.status != TicketStatus.REFUNDED}
+    covers_all = {t.id for t in chosen} == unrefunded
+    amount = left if covers_all else sum(t.price_cents for t in chosen)
+    if amount > left:
+        raise ValidationFailed(
+            f"refunding {amount} would exceed the {left} {txn.currency} left of the payment",
+            code="refund_exceeds_payment",
+            amount=amount,
+            refundable=left,
+        )
+    if amount <= 0:
+        raise Conflict("the chosen tickets cost nothing: there is no money to return", code="nothing_to_refund")
+    refund = Refund(
+        id=refund_id,
+        order_id=order.id,
+        transaction_id=txn.id,
+        organization_id=order.organization_id,
+        amount=amount,
+        currency=txn.currency,
+        kind="requested",
+        reason=reason,
+        ticket_ids=sorted(str(t.id) for t in chosen),
+        requested_by=who.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(refund)
+    await session.flush()
+    return refund
+
+
+def _choose(tickets: list[Ticket], ticket_ids: Sequence[str] | None) -> list[Ticket]:
+    """The tickets to refund: all live ones when none are named, else the named ones, each checked."""
+    if ticket_ids is None:
+        chosen = [t for t in tickets if t.status in REFUNDABLE_TICKETS]
+        if not chosen:
+            raise Conflict("the order has no live tickets left to refund", code="nothing_to_refund")
+        return chosen
+    if not ticket_ids:
+        raise ValidationFailed("ticket_ids must not be empty (leave it out to refund every ticket)")
+    try:
+        wanted = [uuid.UUID(str(t)) for t in ticket_ids]
+    except ValueError:
+        raise ValidationFailed("ticket_ids must be ticket ids", code="validation_error") from None
+    if len(set(wanted)) != len(wanted):
+        raise ValidationFailed("ticket_ids lists a ticket twice", code="validation_error")
+    by_id = {t.id: t for t in tickets}
+    chosen = []
+    for tid in wanted:
+        ticket = by_id.get(tid)
+        if ticket is None:
+            raise ValidationFailed(f"ticket {tid} is not in this order", code="ticket_not_in_order", ticket_id=str(tid))
+        if ticket.status == TicketStatus.REFUNDED:
+            raise Conflict(f"ticket {tid} is already refunded", code="ticket_already_refunded", ticket_id=str(tid))
+        if ticket.status not in REFUNDABLE_TICKETS:
+            raise Conflict(
+                f"ticket {tid} is {ticket.status} and cannot be refunded",
+                code="ticket_not_refundable",
+                ticket_id=str(tid),
+            )
+        chosen.append(ticket)
+    return chosen

@@ -1,0 +1,145 @@
+"""The built-in sandbox provider's side: its API (for our provider client), its hosted payment page, and the
+page buyers return to. On Pay or Decline it posts a signed webhook to our own endpoint, as a real provider does."""
+
+from __future__ import annotations
+
+import hmac
+import html
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from boxoffice.api.deps import DbDep, SessionDep, SettingsDep
+from boxoffice.errors import NotFound, Unauthorized, ValidationFailed
+from boxoffice.logging import get_logger
+from boxoffice.models import Order
+from boxoffice.models.types import utcnow
+from boxoffice.payments.sandbox import SIGNATURE_HEADER, sign
+from boxoffice.sandbox import bank
+from boxoffice.sandbox.bank import PaymentIn, RefundIn
+
+router = APIRouter(tags=["sandbox"])
+log = get_logger(__name__)
+
+
+def _enabled(settings: Any) -> None:
+    if not settings.sandbox_on:
+        raise NotFound("the sandbox provider is disabled here", code="sandbox_disabled")
+
+
+def _auth(settings: Any, authorization: str | None) -> None:
+    _enabled(settings)
+    expected = f"Bearer {settings.sandbox_webhook_secret}"
+    if not authorization or not hmac.compare_digest(authorization, expected):
+        raise Unauthorized("invalid sandbox API key", code="invalid_api_key")
+
+
+@router.post("/sandbox/api/payments", include_in_schema=False)
+async def create_payment(
+    body: PaymentIn, session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    _auth(settings, authorization)
+    p = await bank.create_payment(session, body, utcnow())
+    await session.commit()
+    return bank.view(p, settings.public_url)
+
+
+@router.get("/sandbox/api/payments/{reference}", include_in_schema=False)
+async def read_payment(
+    reference: str, session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    _auth(settings, authorization)
+    return bank.view(await bank.get_payment(session, reference), settings.public_url)
+
+
+@router.post("/sandbox/api/refunds", include_in_schema=False)
+async def refund(
+    body: RefundIn, session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    _auth(settings, authorization)
+    record = await bank.refund(session, body, utcnow())
+    await session.commit()
+    return record
+
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox payment</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}
+.amount{{font-size:2rem;margin:.5rem 0}}button{{font-size:1.1rem;padding:.6rem 1.4rem;margin-right:.5rem}}
+.muted{{color:#666;font-size:.9rem}}</style></head><body>
+<h1>Boxoffice sandbox</h1><p class="muted">A test payment page: no real money moves.</p>
+<p>{description}</p><p class="amount">{amount} {currency}</p><p>Status: <strong>{status}</strong></p>
+{form}</body></html>"""
+
+FORM = """<form method="post" action="/sandbox/pay/{reference}">
+<p><label>Webhook delivery <select name="webhook"><option value="normal">normal</option>
+<option value="drop">drop (the checkout must find out by polling)</option>
+<option value="duplicate">duplicate</option></select></label></p>
+<button name="action" value="pay">Pay</button><button name="action" value="decline">Decline</button></form>"""
+
+
+@router.get("/sandbox/pay/{reference}", response_class=HTMLResponse, include_in_schema=False)
+async def pay_page(reference: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    _enabled(settings)
+    p = await bank.get_payment(session, reference)
+    form = FORM.format(reference=html.escape(reference)) if p.status == "pending" else ""
+    return HTMLResponse(
+        PAGE.format(
+            description=html.escape(p.description),
+            amount=f"{p.amount / 100:.2f}",
+            currency=html.escape(p.currency),
+            status=html.escape(p.status),
+            form=form,
+        )
+    )
+
+
+@router.post("/sandbox/pay/{reference}", include_in_schema=False)
+async def pay_action(
+    reference: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    action: Annotated[str, Form(pattern="^(pay|decline)$")],
+    webhook: Annotated[str, Form()] = "normal",
+) -> RedirectResponse:
+    _enabled(settings)
+    if webhook not in ("normal", "drop", "duplicate"):
+        raise ValidationFailed("webhook must be normal, drop or duplicate", code="validation_error")
+    p = await bank.decide(session, reference, action, utcnow())
+    await session.commit()
+    body = bank.webhook_body(p, "payment.succeeded" if action == "pay" else "payment.declined")
+    if webhook != "drop":
+        for _ in range(2 if webhook == "duplicate" else 1):
+            await post_webhook(request, settings, body)
+    target = p.return_url if action == "pay" else (p.cancel_url or p.return_url)
+    return RedirectResponse(target or f"/sandbox/pay/{reference}", status_code=303)
+
+
+async def post_webhook(request: Request, settings: Any, body: bytes) -> int:
+    """Deliver a sandbox webhook to our own endpoint as a provider would: signed raw body, over HTTP."""
+    try:
+        r = await request.app.state.outbound.post(
+            f"{settings.public_url}/v1/webhooks/sandbox",
+            content=body,
+            headers={"content-type": "application/json", SIGNATURE_HEADER: sign(settings.sandbox_webhook_secret, body)},
+        )
+        return int(r.status_code)
+    except Exception as exc:  # a provider's delivery failing is not the buyer's problem; polling covers it
+        log.warning("sandbox webhook delivery failed", error=repr(exc))
+        return 0
+
+
+@router.get("/checkout/complete", response_class=HTMLResponse, include_in_schema=False)
+async def checkout_complete(order_id: uuid.UUID, db: DbDep) -> HTMLResponse:
+    """Where buyers land after paying: the order's status (the order id alone reveals nothing else)."""
+    async with db.session() as s:
+        order = await s.get(Order, order_id)
+    status = order.status if order else "unknown"
+    return HTMLResponse(
+        f"<!doctype html><title>Order {html.escape(str(order_id))}</title>"
+        f"<h1>Thank you</h1><p>Order status: <strong>{html.escape(status)}</strong>. "
+        "Your tickets arrive by e-mail once the payment is confirmed.</p>"
+    )

@@ -1,1 +1,0 @@
-"""Business rules and queries, below the routes and shared with the activities."""

@@ -1,0 +1,1 @@
+"""Webhooks: provider events recorded once and delivered as hints (inbox, relay, late payments)."""

@@ -1,1 +1,0 @@
-"""Workflows: orchestration only. They import message dataclasses and activity definitions, nothing else."""
