@@ -16,15 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/boxoffice dev
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/mypy boxoffice
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, the import rules of the floor plan (pyproject: [tool.importlinter]) and mypy over everything.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy boxoffice
+	$(BIN)/lint-imports
+	$(BIN)/mypy boxoffice tests bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.holds

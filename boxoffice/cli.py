@@ -107,19 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later modules add subcommands here (demo, keys, gate) without this file importing them eagerly.
-def _ticketing(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _ticketing(sub: argparse._SubParsersAction) -> None:
     from boxoffice.ticketing.cli import register
 
     register(sub)
 
 
-def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _demo(sub: argparse._SubParsersAction) -> None:
     from boxoffice.demo import register
 
     register(sub)
 
 
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = [_demo, _ticketing]  # type: ignore[type-arg]
+EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = [_demo, _ticketing]
 
 
 def main(argv: list[str] | None = None) -> None:

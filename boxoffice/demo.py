@@ -104,7 +104,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="buy two tickets end to end on a running stack (sandbox provider)")
     demo.add_argument("--api", default="http://127.0.0.1:8000")
     demo.add_argument("--ui", default="http://127.0.0.1:8233", help="the Temporal Web UI, for the link")

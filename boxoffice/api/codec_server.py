@@ -105,7 +105,7 @@ def _server(request: Request) -> CodecServer:
     server = getattr(request.app.state, "codec_server", None)
     if server is None:
         raise NotFound("the codec endpoint is not configured", code="codec_not_configured")
-    return server  # type: ignore[no-any-return]
+    return server
 
 
 def _check_operator(server: CodecServer, token: str | None) -> None:

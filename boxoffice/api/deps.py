@@ -20,11 +20,11 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 async def get_db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -34,7 +34,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def get_temporal(request: Request) -> Client:
-    return await request.app.state.temporal.get()  # type: ignore[no-any-return]
+    return await request.app.state.temporal.get()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

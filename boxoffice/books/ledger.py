@@ -59,7 +59,7 @@ async def post_journal(
     dialect = session.bind.dialect.name if session.bind else "postgresql"
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(Journal)
     inserted = await session.execute(
-        ins.values(key=key, organization_id=organization_id).on_conflict_do_nothing().returning(Journal.key)  # type: ignore[arg-type]
+        ins.values(key=key, organization_id=organization_id).on_conflict_do_nothing().returning(Journal.key)
     )
     if inserted.first() is None:
         return False

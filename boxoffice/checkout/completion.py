@@ -42,7 +42,7 @@ async def complete_order(
             .join(Event, col(Event.id) == col(Order.event_id))
             .outerjoin(Transaction, col(Transaction.order_id) == col(Order.id))
             .where(col(Order.id) == uuid.UUID(order_id))
-            .with_for_update(of=Order)  # type: ignore[arg-type]
+            .with_for_update(of=Order)
         )
     ).first()
     if found is None:
@@ -59,7 +59,7 @@ async def complete_order(
             f"paid {amount} {currency}, order is {order.total_amount} {order.currency}",
             code="amount_mismatch",
         )
-    lines = list((await session.execute(select(OrderLine).where(OrderLine.order_id == order.id))).scalars())  # type: ignore[arg-type]
+    lines = list((await session.execute(select(OrderLine).where(OrderLine.order_id == order.id))).scalars())
     converted = (
         await session.execute(
             update(Hold)

@@ -14,7 +14,6 @@ grace period so a late payment is confirmed and refunded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from boxoffice.checkout.payment_watch import STEP_ERRORS, UNTIL_DONE, PaymentWatch
 
 with workflow.unsafe.imports_passed_through():
     from boxoffice.checkout.activities import OrderActivities
@@ -63,19 +64,6 @@ with workflow.unsafe.imports_passed_through():
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10), maximum_attempts=8
 )
-# A payment check that fails is simply asked again at the next tick.
-CHECK_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=5), maximum_attempts=3
-)
-# Compensations, and steps that must happen once the order is paid: retried (visibly) until they succeed.
-UNTIL_DONE = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(minutes=2), maximum_attempts=0
-)
-
-
-# A failed step surfaces as ActivityError (regular activities) or as the activity's ApplicationError itself
-# (local activities, in this SDK); both are handled the same way.
-STEP_ERRORS = (ActivityError, ApplicationError)
 
 
 class CheckoutAborted(Exception):
@@ -93,21 +81,16 @@ class CheckoutWorkflow:
         self._summary: OrderSummary | None = None
         self._session_ready = False
         self._failure: ApplicationError | None = None
-        self._hints: list[PaymentEventSignal] = []
-        self._seen_events: set[str] = set()
-        self._cancel_requested = False
+        self._watch = PaymentWatch()
         self._decided = False
         self._reason: str | None = None
-        self._provider_reference: str | None = None
 
     # --- messages -------------------------------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_PAYMENT_EVENT)
     def payment_event(self, event: PaymentEventSignal) -> None:
         """A provider webhook arrived: a hint to confirm the payment with the provider now."""
-        if event.event_id not in self._seen_events:
-            self._seen_events.add(event.event_id)
-            self._hints.append(event)
+        self._watch.hint(event)
 
     @workflow.update(name=UPDATE_PAYMENT_SESSION)
     async def payment_session(self) -> OrderSummary:
@@ -125,7 +108,7 @@ class CheckoutWorkflow:
     @workflow.update(name=UPDATE_CANCEL)
     async def cancel(self) -> CancelResult:
         """The buyer cancels. Returns once decided: cancelled, or not (the payment went through first)."""
-        self._cancel_requested = True
+        self._watch.cancel_requested = True
         await workflow.wait_condition(lambda: self._decided)
         return CancelResult(status=self._order_status(), cancelled=self._status == "cancelled")
 
@@ -178,10 +161,12 @@ class CheckoutWorkflow:
                     InitiatePaymentInput(order_id=inp.order_id, payment=opened.payment, return_url=inp.return_url),
                 )
                 self._summary.payment_url = session.payment_url
-                self._provider_reference = session.provider_reference
+                self._watch.payment = VerifyPaymentInput(
+                    inp.order_id, inp.provider, self._summary.reference, session.provider_reference
+                )
                 self._set_status("awaiting_payment")
                 self._session_ready = True
-                check = await self._await_payment(inp, deadline)
+                check = await self._watch.until_decided(deadline, inp.poll_interval_seconds)
                 if check.state != "succeeded":
                     raise CheckoutAborted(self._cancel_reason(check))
                 captured = check
@@ -223,52 +208,6 @@ class CheckoutWorkflow:
             await self._unwind(compensations)
             raise
 
-    async def _await_payment(self, inp: CheckoutInput, deadline: datetime) -> PaymentCheck:
-        """Until the deadline: wake on a webhook hint, a buyer cancel or the poll interval, and ask the provider."""
-        poll = timedelta(seconds=inp.poll_interval_seconds)
-        while True:
-            remaining = deadline - workflow.now()
-            if remaining <= timedelta(0):
-                break
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._hints) or self._cancel_requested, timeout=min(poll, remaining)
-                )
-            self._hints.clear()
-            check = await self._verify(inp)
-            if check is not None and check.state != "pending":
-                return check
-            if self._cancel_requested:
-                return await self._close_and_look(inp, "cancelled")
-        return await self._close_and_look(inp, "timeout")
-
-    async def _close_and_look(self, inp: CheckoutInput, giving_up_as: str) -> PaymentCheck:
-        """Close the payment page (where the provider can), then look once more: a payment that landed at the
-        last second is sold, not refunded, and nothing can be paid after this."""
-        await self._compensate(PaymentActivities.expire_payment, inp.order_id)
-        check = await self._verify(inp)
-        if check is not None and check.state == "succeeded":
-            return check
-        # "expired" here is usually our own doing (we just closed the page): the reason stays ours.
-        keep_ours = giving_up_as == "cancelled" or check is None or check.state in ("pending", "expired")
-        return PaymentCheck(state=giving_up_as if keep_ours or check is None else check.state)
-
-    async def _verify(self, inp: CheckoutInput) -> PaymentCheck | None:
-        try:
-            return await workflow.execute_local_activity_method(
-                PaymentActivities.verify_payment,
-                VerifyPaymentInput(
-                    order_id=inp.order_id,
-                    provider=inp.provider,
-                    reference=self._summary.reference if self._summary else "",
-                    provider_reference=self._provider_reference,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=CHECK_RETRY,
-            )
-        except STEP_ERRORS:
-            return None  # the provider is unreachable right now; the next tick asks again
-
     @staticmethod
     def _cancel_reason(check: PaymentCheck) -> str:
         reasons = {
@@ -308,27 +247,14 @@ class CheckoutWorkflow:
 
     async def _late_payment_grace(self, inp: CheckoutInput, *, already_refunded: bool) -> bool:
         """Stay reachable for late payments: confirm and refund any captured after we gave up."""
-        if (
-            inp.late_payment_grace_seconds <= 0
-            or already_refunded
-            or self._summary is None
-            or self._summary.total_amount == 0
-        ):
+        if inp.late_payment_grace_seconds <= 0 or already_refunded or self._watch.payment is None:
             return False
         self._set_status("cancelled")
-        end = workflow.now() + timedelta(seconds=inp.late_payment_grace_seconds)
-        while True:
-            remaining = end - workflow.now()
-            if remaining > timedelta(0):
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda: bool(self._hints), timeout=remaining)
-            self._hints.clear()
-            check = await self._verify(inp)
-            if check is not None and check.state == "succeeded":
-                await self._refund_captured(inp, check, "late_payment")
-                return True
-            if remaining <= timedelta(0):
-                return False
+        late = await self._watch.late_capture(workflow.now() + timedelta(seconds=inp.late_payment_grace_seconds))
+        if late is None:
+            return False
+        await self._refund_captured(inp, late, "late_payment")
+        return True
 
     async def _refund_captured(self, inp: CheckoutInput, check: PaymentCheck | None, reason: str) -> None:
         """Give back money captured for an order that is not fulfilled, through the refund flow (a child run that

@@ -64,7 +64,7 @@ def _render_docs(docs: list[TicketDocument]) -> bytes:
     """WeasyPrint, mostly fontTools' font subsetting: ~0.3 s of CPU per PDF, holding the GIL throughout."""
     from boxoffice.ticketing.pdf import render_tickets_pdf
 
-    return render_tickets_pdf(docs)  # type: ignore[arg-type]
+    return render_tickets_pdf(docs)
 
 
 # The renderer: one child process per worker process, shared by its DocumentActivities, so the PDF work never

@@ -86,7 +86,7 @@ class SandboxProvider:
             raise ProviderError(f"sandbox {r.status_code}", retryable=True, status=r.status_code)
         if r.status_code >= 400:
             raise ProviderError(f"sandbox {r.status_code}: {r.text[:200]}", retryable=False, status=r.status_code)
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     async def initiate_payment(self, req: PaymentRequest) -> PaymentSession:
         data = await self._call(

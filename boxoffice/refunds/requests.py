@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.access import get_visible_order
@@ -44,7 +45,7 @@ async def in_flight_refund(session: AsyncSession, order_id: uuid.UUID) -> Refund
     """The order's refund that is not settled yet, if any."""
     return (
         await session.execute(
-            select(Refund).where(Refund.order_id == order_id, Refund.status.in_(REFUND_IN_FLIGHT))  # type: ignore[arg-type,attr-defined]
+            select(Refund).where(col(Refund.order_id) == order_id, col(Refund.status).in_(REFUND_IN_FLIGHT))
         )
     ).scalar_one_or_none()
 
@@ -52,7 +53,9 @@ async def in_flight_refund(session: AsyncSession, order_id: uuid.UUID) -> Refund
 async def list_refunds(session: AsyncSession, who: Principal, order_id: uuid.UUID) -> list[Refund]:
     """The order's refunds, oldest first (404 when the order is not visible)."""
     await get_visible_order(session, who, order_id)
-    rows = await session.execute(select(Refund).where(Refund.order_id == order_id).order_by(Refund.created_at))  # type: ignore[arg-type,attr-defined]
+    rows = await session.execute(
+        select(Refund).where(col(Refund.order_id) == order_id).order_by(col(Refund.created_at))
+    )
     return list(rows.scalars())
 
 
@@ -69,13 +72,13 @@ async def request_refund(
     """Validate and record a requested refund (status ``requested``); returns the existing refund for a repeat
     of the same ``refund_id``. Raises ``NotFound``, ``ValidationFailed``, ``Conflict`` or ``RefundInProgress``."""
     await get_visible_order(session, who, order_id)
-    order = (await session.execute(select(Order).where(Order.id == order_id).with_for_update())).scalar_one()  # type: ignore[arg-type]
+    order = (await session.execute(select(Order).where(col(Order.id) == order_id).with_for_update())).scalar_one()
     existing = await session.get(Refund, refund_id)
     if existing is not None and existing.order_id == order.id:
         return existing
     if order.status not in REFUNDABLE_ORDERS:
         raise Conflict(f"the order is {order.status}", code="order_not_refundable", order_status=order.status)
-    txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()  # type: ignore[arg-type]
+    txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()
     if txn is None or txn.status != TransactionStatus.SUCCEEDED:
         raise Conflict("nothing was paid for this order", code="nothing_to_refund")
     if (busy := await in_flight_refund(session, order.id)) is not None:
@@ -83,7 +86,7 @@ async def request_refund(
             f"refund {busy.id} of this order is still {busy.status}; request the next one when it is settled",
             refund_id=str(busy.id),
         )
-    tickets = list((await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars())  # type: ignore[arg-type]
+    tickets = list((await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars())
     chosen = _choose(tickets, ticket_ids)
     captured = txn.captured_amount if txn.captured_amount is not None else txn.amount
     left = captured - txn.refunded_amount

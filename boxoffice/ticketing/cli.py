@@ -118,7 +118,7 @@ def cmd_gate_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``keys generate|rotate|list|withdraw`` and ``gate verify`` to the ``boxoffice`` command's subparsers."""
     ring_help = "key ring file (default: BOXOFFICE_SIGNING_KEY_FILE)"
     keys = sub.add_parser("keys", help="ticket-signing keys")

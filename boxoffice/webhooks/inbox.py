@@ -64,7 +64,7 @@ async def record(db: Database, event: ProviderEvent) -> uuid.UUID | None:
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-            .returning(WebhookEvent.id)  # type: ignore[arg-type]
+            .returning(WebhookEvent.id)
         )
         first = row.first()
     return first[0] if first else None
