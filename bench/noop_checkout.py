@@ -1,22 +1,23 @@
 """The ceiling of ``bench.checkout``: a no-op workflow of the checkout's Temporal shape, and its worker.
 
 In a module of its own, as small as the checkout's: the workflow sandbox re-executes a workflow's module for
-every run, so a no-op defined inside the 1,000-line bench script would pay for that script on every run and
-understate the ceiling.
+every run, so a no-op defined beside the benchmark's code would pay for that code on every run and understate the
+ceiling. Its only application import, the checkout's search-attribute key, is passed through the sandbox.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from boxoffice.checkout.contract import SA_CHECKOUT_STATUS
 
 NOOP_TASK_QUEUE = "bench-noop-checkout"
-SA_CHECKOUT_STATUS = SearchAttributeKey.for_keyword("BoxofficeCheckoutStatus")
 
 
 @activity.defn(name="bench_noop_step")
@@ -82,12 +83,12 @@ class NoopCheckoutWorkflow:
 
 
 async def noop_worker_main(address: str) -> None:
-    """The ceiling's worker process: the no-op workflow on its own queue, with the real worker's limits."""
-    import signal
-
+    """The ceiling's worker process: the no-op workflow on its own queue, with the real worker's limits, run until
+    SIGINT/SIGTERM as ``boxoffice worker`` runs."""
     from temporalio.worker import Worker
 
     from boxoffice.temporal import connect
+    from boxoffice.worker import serve, stop_on_signals
 
     client = await connect(address, "default")
     worker = Worker(
@@ -99,11 +100,4 @@ async def noop_worker_main(address: str) -> None:
         max_concurrent_local_activities=100,
         max_concurrent_workflow_tasks=100,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    run = asyncio.create_task(worker.run())
-    await stop.wait()
-    await worker.shutdown()
-    await asyncio.gather(run, return_exceptions=True)
+    await serve([worker], stop_on_signals())
