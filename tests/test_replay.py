@@ -74,7 +74,7 @@ async def test_every_workflow_type_has_a_recorded_history() -> None:
 @pytest.mark.skipif(RECORDING, reason="recording new histories")
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path) -> None:
-    doc = json.loads(path.read_text())
+    doc = json.loads(await asyncio.to_thread(path.read_text))
     history = WorkflowHistory.from_json(doc["workflow_id"], doc["history"])
     replayer = Replayer(workflows=_workflows(), data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

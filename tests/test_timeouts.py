@@ -8,8 +8,10 @@ tested end to end elsewhere (test_checkout_*.py, test_providers_e2e.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -52,7 +54,7 @@ class FakeSteps:
     calls: list[str] = field(default_factory=list)
     opened_at: datetime | None = None
 
-    def activities(self) -> list[object]:
+    def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="open_order")
         async def open_order(inp: OpenOrderInput) -> OpenOrderResult:
             self.calls.append("open_order")
@@ -136,11 +138,9 @@ def _checkout(order_id: str, *, window_minutes: int, grace_minutes: int = 0) -> 
     )
 
 
-async def _run(
-    env: WorkflowEnvironment, steps: FakeSteps, inp: CheckoutInput
-) -> WorkflowHandle[object, CheckoutResult]:
+async def _run(env: WorkflowEnvironment, inp: CheckoutInput) -> WorkflowHandle[CheckoutWorkflow, CheckoutResult]:
     return await env.client.start_workflow(
-        CheckoutWorkflow.run, inp, id=f"checkout-{inp.order_id}", task_queue="timeouts", result_type=CheckoutResult
+        CheckoutWorkflow.run, inp, id=f"checkout-{inp.order_id}", task_queue="timeouts"
     )
 
 
@@ -167,7 +167,7 @@ async def test_an_unpaid_checkout_gives_up_at_the_window_or_the_holds_expiry_and
 ) -> None:
     steps = FakeSteps(hold_minutes=hold)
     async with Worker(env.client, task_queue="timeouts", workflows=[CheckoutWorkflow], activities=steps.activities()):
-        handle = await _run(env, steps, _checkout(str(uuid.uuid4()), window_minutes=window))
+        handle = await _run(env, _checkout(str(uuid.uuid4()), window_minutes=window))
         result = await handle.result()
         ended = await env.get_current_time()
     assert (result.status, result.reason, result.refunded) == ("cancelled", "payment_timeout", False)
@@ -186,7 +186,7 @@ async def test_a_payment_within_the_grace_period_is_refunded_by_a_child_refund_r
     order_id = str(uuid.uuid4())
     workflows = [CheckoutWorkflow, RefundWorkflow]
     async with Worker(env.client, task_queue="timeouts", workflows=workflows, activities=steps.activities()):
-        handle = await _run(env, steps, _checkout(order_id, window_minutes=15, grace_minutes=60))
+        handle = await _run(env, _checkout(order_id, window_minutes=15, grace_minutes=60))
         await env.sleep(timedelta(minutes=30))  # the checkout timed out and waits for a late payment
         assert "cancel_order" in steps.calls and "prepare_capture_refund" not in steps.calls
         steps.paid = True
