@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.models import Journal, LedgerEntry
@@ -59,7 +60,7 @@ async def post_journal(
     dialect = session.bind.dialect.name if session.bind else "postgresql"
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(Journal)
     inserted = await session.execute(
-        ins.values(key=key, organization_id=organization_id).on_conflict_do_nothing().returning(Journal.key)
+        ins.values(key=key, organization_id=organization_id).on_conflict_do_nothing().returning(col(Journal.key))
     )
     if inserted.first() is None:
         return False
@@ -94,21 +95,21 @@ async def balances(
     session: AsyncSession, organization_id: str, *, event_id: uuid.UUID | None = None
 ) -> dict[tuple[str, str], int]:
     """(account, currency) → balance."""
-    stmt = select(LedgerEntry.account, LedgerEntry.currency, func.sum(LedgerEntry.amount)).where(  # type: ignore[call-overload]
-        LedgerEntry.organization_id == organization_id
+    stmt = select(col(LedgerEntry.account), col(LedgerEntry.currency), func.sum(col(LedgerEntry.amount))).where(
+        col(LedgerEntry.organization_id) == organization_id
     )
     if event_id is not None:
-        stmt = stmt.where(LedgerEntry.event_id == event_id)
-    rows = await session.execute(stmt.group_by(LedgerEntry.account, LedgerEntry.currency))
+        stmt = stmt.where(col(LedgerEntry.event_id) == event_id)
+    rows = await session.execute(stmt.group_by(col(LedgerEntry.account), col(LedgerEntry.currency)))
     return {(a, c): int(s) for a, c, s in rows.all()}
 
 
 async def unbalanced_journals(session: AsyncSession, organization_id: str) -> list[str]:
     """Keys of journals whose entries do not sum to zero per currency (always empty unless data was tampered)."""
     rows = await session.execute(
-        select(LedgerEntry.journal_key, LedgerEntry.currency, func.sum(LedgerEntry.amount))  # type: ignore[call-overload]
-        .where(LedgerEntry.organization_id == organization_id)
-        .group_by(LedgerEntry.journal_key, LedgerEntry.currency)
+        select(col(LedgerEntry.journal_key), col(LedgerEntry.currency), func.sum(col(LedgerEntry.amount)))
+        .where(col(LedgerEntry.organization_id) == organization_id)
+        .group_by(col(LedgerEntry.journal_key), col(LedgerEntry.currency))
     )
     return [k for k, _c, s in rows.all() if int(s) != 0]
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from sqlalchemy import ColumnElement, and_, or_, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.access import ensure_organization
@@ -98,8 +99,8 @@ async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> 
 
 
 async def list_events(session: AsyncSession, org_id: str) -> list[Event]:
-    rows = await session.exec(  # type: ignore[call-overload]
-        select(Event).where(Event.organization_id == org_id).order_by(Event.starts_at)  # type: ignore[arg-type]
+    rows = await session.execute(
+        select(Event).where(col(Event.organization_id) == org_id).order_by(col(Event.starts_at))
     )
     return list(rows.scalars())
 
@@ -122,6 +123,10 @@ class TicketTypeInput:
     max_per_order: int | None = None
     sales_start: datetime | None = None
     sales_end: datetime | None = None
+
+
+# What a PATCH may not set to null (the others, such as max_per_order or a sales bound, are cleared by null).
+NOT_NULL = ("name", "capacity", "pricing_model", "base_price_cents")
 
 
 def validate_ticket_type(tt: TicketTypeInput | TicketType, event: Event, *, sold: int = 0) -> None:
@@ -179,14 +184,15 @@ async def update_ticket_type(
     session: AsyncSession, org_id: str, ticket_type_id: uuid.UUID, changes: dict[str, object]
 ) -> TicketType:
     """Apply ``changes`` under a row lock so capacity can never drop below what is held and sold."""
-    stmt = select(TicketType).where(TicketType.id == ticket_type_id).with_for_update()  # type: ignore[arg-type]
-    tt = (await session.exec(stmt)).scalar_one_or_none()  # type: ignore[call-overload]
+    stmt = select(TicketType).where(col(TicketType.id) == ticket_type_id).with_for_update()
+    tt = (await session.execute(stmt)).scalar_one_or_none()
     if tt is None or tt.organization_id != org_id:
         raise NotFound("ticket type not found", code="ticket_type_not_found")
     event = await get_event(session, org_id, tt.event_id)
-    candidate = TicketTypeInput(
-        **{f: changes.get(f, getattr(tt, f)) for f in TicketTypeInput.__dataclass_fields__}  # type: ignore[arg-type]
-    )
+    if nulls := sorted(f for f in NOT_NULL if f in changes and changes[f] is None):
+        raise ValidationFailed(f"{', '.join(nulls)} cannot be null", code="validation_error", fields=",".join(nulls))
+    current = {f: getattr(tt, f) for f in TicketTypeInput.__dataclass_fields__}
+    candidate = TicketTypeInput(**{**current, **changes})
     validate_ticket_type(candidate, event, sold=tt.sold)
     if candidate.capacity < tt.sold + tt.held:
         raise ValidationFailed(
@@ -201,7 +207,7 @@ async def update_ticket_type(
 
 async def list_ticket_types(session: AsyncSession, org_id: str, event_id: uuid.UUID) -> list[TicketType]:
     await get_event(session, org_id, event_id)
-    rows = await session.exec(  # type: ignore[call-overload]
-        select(TicketType).where(TicketType.event_id == event_id).order_by(TicketType.created_at)  # type: ignore[arg-type]
+    rows = await session.execute(
+        select(TicketType).where(col(TicketType.event_id) == event_id).order_by(col(TicketType.created_at))
     )
     return list(rows.scalars())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from boxoffice.access import ensure_organization
 from boxoffice.catalogue.rules import (
@@ -26,7 +27,7 @@ async def seed_demo(db: Database) -> Event:
     async with db.transaction() as session:
         await ensure_organization(session, DEMO_ORG)
         existing = (
-            await session.execute(select(Event).where(Event.organization_id == DEMO_ORG).limit(1))  # type: ignore[arg-type]
+            await session.execute(select(Event).where(col(Event.organization_id) == DEMO_ORG).limit(1))
         ).scalar_one_or_none()
         if existing is not None:
             return existing
@@ -69,5 +70,5 @@ async def seed_demo(db: Database) -> Event:
 
 async def demo_ticket_types(db: Database, event: Event) -> list[TicketType]:
     async with db.session() as session:
-        rows = await session.execute(select(TicketType).where(TicketType.event_id == event.id))  # type: ignore[arg-type]
+        rows = await session.execute(select(TicketType).where(col(TicketType.event_id) == event.id))
         return list(rows.scalars())

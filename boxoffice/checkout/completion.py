@@ -49,7 +49,7 @@ async def complete_order(
         raise NotFound(f"order {order_id} not found", code="order_not_found")
     order, event, txn = found
     if order.status in (OrderStatus.PAID, OrderStatus.FULFILLED):
-        rows = await session.execute(select(Ticket.id).where(Ticket.order_id == order.id))  # type: ignore[call-overload]
+        rows = await session.execute(select(col(Ticket.id)).where(col(Ticket.order_id) == order.id))
         return [r[0] for r in rows.all()]
     if order.status != OrderStatus.PENDING:
         raise CheckoutFailure(E.NOT_CANCELLABLE, f"order is {order.status}", code="order_not_pending")
@@ -59,7 +59,7 @@ async def complete_order(
             f"paid {amount} {currency}, order is {order.total_amount} {order.currency}",
             code="amount_mismatch",
         )
-    lines = list((await session.execute(select(OrderLine).where(OrderLine.order_id == order.id))).scalars())
+    lines = list((await session.execute(select(OrderLine).where(col(OrderLine.order_id) == order.id))).scalars())
     converted = (
         await session.execute(
             update(Hold)
@@ -80,8 +80,8 @@ async def complete_order(
     for tt_id in sorted(per_type):
         await session.execute(
             update(TicketType)
-            .where(TicketType.id == tt_id)  # type: ignore[arg-type]
-            .values(held=TicketType.held - per_type[tt_id], sold=TicketType.sold + per_type[tt_id])
+            .where(col(TicketType.id) == tt_id)
+            .values(held=col(TicketType.held) - per_type[tt_id], sold=col(TicketType.sold) + per_type[tt_id])
         )
     # Tickets are issued only here, in the transaction that makes the order paid: a pending order has none.
     tickets = await issue_tickets(session, order, lines, event, issuer, now, check_existing=False)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.models import Attendee, Event, Order, OrderLine, Ticket
@@ -47,7 +48,7 @@ async def issue_tickets(
 ) -> list[Ticket]:
     """Create one ticket (and its attendee) per seat of each line, unless (``check_existing``) they exist already."""
     if check_existing:
-        existing = (await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars().all()  # type: ignore[arg-type]
+        existing = (await session.execute(select(Ticket).where(col(Ticket.order_id) == order.id))).scalars().all()
         if existing:
             return list(existing)
     people = list(order.attendees) or []

@@ -12,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from boxoffice.db import Database
 from boxoffice.models import Attendee, Event, Order, Ticket, TicketType
@@ -35,11 +36,11 @@ async def order_documents(db: Database, order_id: str) -> tuple[Order, list[Tick
         assert event is not None
         rows = (
             await session.execute(
-                select(Ticket, TicketType.name, Attendee.name)  # type: ignore[call-overload]
-                .join(TicketType, TicketType.id == Ticket.ticket_type_id)
-                .outerjoin(Attendee, Attendee.id == Ticket.attendee_id)
-                .where(Ticket.order_id == order.id)
-                .order_by(Ticket.order_line_id, Ticket.index_in_line)
+                select(Ticket, col(TicketType.name), col(Attendee.name))
+                .join(TicketType, col(TicketType.id) == col(Ticket.ticket_type_id))
+                .outerjoin(Attendee, col(Attendee.id) == col(Ticket.attendee_id))
+                .where(col(Ticket.order_id) == order.id)
+                .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
             )
         ).all()
     docs = [

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.books import ledger
@@ -44,13 +45,13 @@ async def recorded_refund_outcome(session: AsyncSession, provider: str, provider
     says (succeeded or failed), or None when no such event has arrived."""
     row = (
         await session.execute(
-            select(WebhookEvent.kind)  # type: ignore[call-overload]
+            select(col(WebhookEvent.kind))
             .where(
-                WebhookEvent.provider == provider,
-                WebhookEvent.provider_refund_id == provider_refund_id,
-                WebhookEvent.kind.in_([EventKind.REFUND_SUCCEEDED.value, EventKind.REFUND_FAILED.value]),  # type: ignore[attr-defined]
+                col(WebhookEvent.provider) == provider,
+                col(WebhookEvent.provider_refund_id) == provider_refund_id,
+                col(WebhookEvent.kind).in_([EventKind.REFUND_SUCCEEDED.value, EventKind.REFUND_FAILED.value]),
             )
-            .order_by(WebhookEvent.received_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(WebhookEvent.received_at).desc())
             .limit(1)
         )
     ).first()
@@ -129,7 +130,7 @@ async def _settle_requested(
 ) -> list[ledger.Posting]:
     """An organiser's refund of some or all tickets: tickets refunded, seats back on sale, revenue reversed."""
     ids = [uuid.UUID(t) for t in refund.ticket_ids]
-    tickets = list((await session.execute(select(Ticket).where(Ticket.id.in_(ids)))).scalars())  # type: ignore[attr-defined]
+    tickets = list((await session.execute(select(Ticket).where(col(Ticket.id).in_(ids)))).scalars())
     per_type: dict[uuid.UUID, int] = {}
     ticket_part = 0
     for t in tickets:
@@ -139,13 +140,11 @@ async def _settle_requested(
             ticket_part += t.price_cents
     for tt_id in sorted(per_type):
         await session.execute(
-            update(TicketType)
-            .where(TicketType.id == tt_id)  # type: ignore[arg-type]
-            .values(sold=TicketType.sold - per_type[tt_id])
+            update(TicketType).where(col(TicketType.id) == tt_id).values(sold=col(TicketType.sold) - per_type[tt_id])
         )
     remaining = (
         await session.execute(
-            select(Ticket.id).where(Ticket.order_id == order.id, Ticket.status != TicketStatus.REFUNDED)  # type: ignore[call-overload]
+            select(col(Ticket.id)).where(col(Ticket.order_id) == order.id, col(Ticket.status) != TicketStatus.REFUNDED)
         )
     ).first()
     if remaining is None or fully:

@@ -64,7 +64,7 @@ async def record(db: Database, event: ProviderEvent) -> uuid.UUID | None:
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-            .returning(WebhookEvent.id)
+            .returning(col(WebhookEvent.id))
         )
         first = row.first()
     return first[0] if first else None
@@ -149,8 +149,8 @@ async def deliver(
     async with db.transaction() as session:
         await session.execute(
             update(WebhookEvent)
-            .where(WebhookEvent.id == inbox_id)  # type: ignore[arg-type]
-            .values(status=status, delivered_at=utcnow(), attempts=WebhookEvent.attempts + 1, last_error=error)
+            .where(col(WebhookEvent.id) == inbox_id)
+            .values(status=status, delivered_at=utcnow(), attempts=col(WebhookEvent.attempts) + 1, last_error=error)
         )
     return status
 
@@ -191,8 +191,8 @@ async def mark_failed_attempt(db: Database, inbox_id: uuid.UUID, error: str) -> 
     async with db.transaction() as session:
         await session.execute(
             update(WebhookEvent)
-            .where(WebhookEvent.id == inbox_id)  # type: ignore[arg-type]
-            .values(attempts=WebhookEvent.attempts + 1, last_error=error[:2000])
+            .where(col(WebhookEvent.id) == inbox_id)
+            .values(attempts=col(WebhookEvent.attempts) + 1, last_error=error[:2000])
         )
 
 
