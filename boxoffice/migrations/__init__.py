@@ -19,8 +19,8 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``; creates the SQLite file's folder if needed."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Apply migrations up to ``revision`` (every head by default); creates the SQLite file's folder if needed."""
     if is_sqlite(database_url):
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
