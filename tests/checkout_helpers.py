@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Tokens
+from tests.harness import Tokens
 from tests.helpers import make_event, make_ticket_type
 
 
@@ -23,7 +23,7 @@ async def setup_sale(api: httpx.AsyncClient, tokens: Tokens, **tt: Any) -> tuple
 async def hold(api: httpx.AsyncClient, tokens: Tokens, tt_id: str, qty: int = 2, user: str = "alice") -> str:
     r = await api.post("/v1/holds", json={"ticket_type_id": tt_id, "quantity": qty}, headers=tokens.buyer(user))
     assert r.status_code == 201, r.text
-    return r.json()["id"]  # type: ignore[no-any-return]
+    return r.json()["id"]
 
 
 async def checkout(
@@ -67,7 +67,7 @@ async def wait_order(
         assert r.status_code == 200, r.text
         order = r.json()
         if done(order) or time.monotonic() > deadline:
-            return order  # type: ignore[no-any-return]
+            return order
         await asyncio.sleep(0.1)
 
 

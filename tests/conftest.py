@@ -3,7 +3,10 @@
 - A real Temporal dev server per session (``temporal_env``), the time-skipping server for timer logic
   (``time_skipping_env``), both from binaries installed by pip (never downloaded).
 - A fresh PostgreSQL database per session with the migrations applied, and clean data per test (``db``).
-- The app on an async HTTP client (``api``) and token helpers (``tokens``).
+- The app on an async HTTP client (``api``) and token helpers (``tokens``); settings and tokens are built by
+  ``tests/harness.py``, which tests that build a stack of their own use too.
+- Through ``pytest_plugins``: real S3 (``tests/s3server.py``) and SMTP (``tests/smtpserver.py``) servers, and the
+  API over real HTTP around each provider's fake (``tests/e2e_stack.py``).
 - The ``os._exit`` guard: the Temporal bridge can abort a finalising interpreter (sdk-python #300), so the
   process leaves with pytest's own exit status once the summary is printed.
 """
@@ -14,7 +17,6 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +28,19 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from boxoffice.api.app import create_app
-from boxoffice.auth import Role, mint_token
 from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
-from boxoffice.config import Settings, build_settings
+from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import metadata
 from boxoffice.payments.providers import Providers
 from boxoffice.temporal import DATA_CONVERTER
+from tests.harness import Tokens, settings_for
+
+pytest_plugins = ["tests.s3server", "tests.smtpserver", "tests.e2e_stack"]
 
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-JWT_SECRET = "test-secret-not-for-production-0123456789"
 
 # --- exit guard -------------------------------------------------------------------------------------------
 
@@ -132,36 +135,7 @@ def task_queue() -> str:
 
 @pytest.fixture
 def settings(pg_url: str, tmp_path: Path, task_queue: str) -> Settings:
-    return build_settings(
-        env="test",
-        data_dir=tmp_path,
-        database_url=pg_url,
-        jwt_secret=JWT_SECRET,
-        checkout_task_queue=task_queue,
-        documents_task_queue=f"{task_queue}-docs",
-        sandbox_webhook_secret="sandbox-test-secret",
-        public_url="http://testserver",
-        payment_window_seconds=120,
-        payment_poll_interval_seconds=2,
-        late_payment_grace_seconds=0,
-    )
-
-
-@dataclass
-class Tokens:
-    secret: str = JWT_SECRET
-
-    def make(self, user: str, org: str, role: Role) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.secret, user=user, org=org, role=role)}"}
-
-    def buyer(self, user: str = "alice", org: str = "org1") -> dict[str, str]:
-        return self.make(user, org, Role.BUYER)
-
-    def admin(self, user: str = "admin", org: str = "org1") -> dict[str, str]:
-        return self.make(user, org, Role.ORG_ADMIN)
-
-    def scanner(self, user: str = "gate", org: str = "org1") -> dict[str, str]:
-        return self.make(user, org, Role.SCANNER)
+    return settings_for(tmp_path, pg_url, task_queue)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A Boxoffice worker as its own OS process, for tests that SIGKILL it (``tests/test_worker_crash.py``).
+"""A Boxoffice worker as its own OS process, for tests that SIGKILL it (``tests/test_worker_crash.py``): the
+process itself (``main``, ``run``) and the test's handle on it (``WorkerProcess``, ``worker_env``).
 
 Run as ``python -m tests.crash_worker`` from the repository root. Configuration comes from the ``BOXOFFICE_*``
 environment (``build_settings``), plus:
@@ -15,16 +16,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from temporalio.client import Client
 
-from boxoffice.config import build_settings
+from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
 from boxoffice.temporal import DATA_CONVERTER
 from boxoffice.worker import build_workers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- the process -------------------------------------------------------------------------------------------
 
 
 async def main() -> None:
@@ -61,6 +68,71 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
+
+
+# --- the test's side ---------------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """``python -m tests.crash_worker`` with the test's settings in its environment; output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str) -> None:
+        self.env, self.name = env, name
+        self.log = log_dir / f"{name}.log"
+        self.ready = log_dir / f"{name}.ready"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"crash-{self.name}"
+
+    async def start(self) -> None:
+        env = {**self.env, "CRASH_WORKER_IDENTITY": self.identity, "CRASH_WORKER_READY_FILE": str(self.ready)}
+        with self.log.open("wb") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.crash_worker", cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while not self.ready.exists():
+            assert self.proc.returncode is None, f"{self.name} exited with {self.proc.returncode}:\n{self.output()}"
+            assert time.monotonic() < deadline, f"{self.name} did not start:\n{self.output()}"
+            await asyncio.sleep(0.05)
+
+    async def sigkill(self) -> None:
+        assert self.proc is not None
+        assert self.proc.returncode is None, f"{self.name} died before the kill:\n{self.output()}"
+        os.kill(self.proc.pid, signal.SIGKILL)
+        assert await asyncio.wait_for(self.proc.wait(), 10) == -signal.SIGKILL
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await asyncio.wait_for(self.proc.wait(), 10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+def worker_env(settings: Settings, temporal_address: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
+    env.update(
+        {
+            "BOXOFFICE_ENV": "test",
+            "BOXOFFICE_DATA_DIR": str(settings.data_dir),
+            "BOXOFFICE_DATABASE_URL": settings.database_url,
+            "BOXOFFICE_TEMPORAL_ADDRESS": temporal_address,
+            "BOXOFFICE_CHECKOUT_TASK_QUEUE": settings.checkout_task_queue,
+            "BOXOFFICE_DOCUMENTS_TASK_QUEUE": settings.documents_task_queue,
+            "BOXOFFICE_JWT_SECRET": settings.jwt_secret,
+            "BOXOFFICE_SANDBOX_WEBHOOK_SECRET": settings.sandbox_webhook_secret,
+            "BOXOFFICE_PUBLIC_URL": settings.public_url,
+            "BOXOFFICE_PAYMENT_WINDOW_SECONDS": str(settings.payment_window_seconds),
+            "BOXOFFICE_PAYMENT_POLL_INTERVAL_SECONDS": str(settings.payment_poll_interval_seconds),
+            "BOXOFFICE_LATE_PAYMENT_GRACE_SECONDS": "0",
+            "BOXOFFICE_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
 
 
 if __name__ == "__main__":

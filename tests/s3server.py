@@ -3,7 +3,7 @@
 ``s3_server`` (session) starts ``moto.server`` once and stops it at the end; ``aws_env`` (per test) points the
 standard AWS variables at fake credentials and hides any developer's ``~/.aws``; ``s3_bucket`` (per test)
 creates a fresh bucket with a plain boto3 client, since production code never creates buckets.
-Import the fixtures into a test module (or a conftest) to use them.
+The conftest registers this module as a plugin (``pytest_plugins``), so any test can ask for these fixtures.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 
 TLS uses a CA and a server certificate (for ``127.0.0.1`` and ``localhost``) made with ``cryptography`` per test
 session; clients trust it through ``?cafile=`` in the SMTP URL (``SmtpServer.url``), with full verification.
-Import the fixtures you use into the test module (``from tests.smtpserver import smtp_plain  # noqa: F401``).
+The conftest registers this module as a plugin (``pytest_plugins``), so any test can ask for these fixtures.
 """
 
 from __future__ import annotations

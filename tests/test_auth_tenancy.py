@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import JWT_SECRET, Tokens
+from tests.harness import JWT_SECRET, Tokens
 from tests.helpers import make_event, make_ticket_type
 
 

@@ -10,7 +10,7 @@ import httpx
 from boxoffice.db import Database
 from boxoffice.models import LedgerEntry
 from tests.checkout_helpers import checkout, hold, press, setup_sale, wait_order
-from tests.conftest import Tokens
+from tests.harness import Tokens
 
 
 async def test_books_reconcile_and_catch_tampering(

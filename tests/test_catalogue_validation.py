@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Tokens
+from tests.harness import Tokens
 from tests.helpers import iso, make_event, make_ticket_type
 
 

@@ -12,7 +12,7 @@ from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.models import Hold
 from boxoffice.worker import ensure_hold_expiry_schedule
-from tests.conftest import Tokens
+from tests.harness import Tokens
 from tests.helpers import availability, make_event, make_ticket_type
 from tests.test_holds import assert_invariant
 

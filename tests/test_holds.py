@@ -12,24 +12,27 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from boxoffice.api.app import create_app
 from boxoffice.config import build_settings
 from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import Hold, TicketType
-from tests.conftest import JWT_SECRET, Tokens
+from tests.harness import JWT_SECRET, Tokens
 from tests.helpers import availability, make_event, make_ticket_type
 
 
 async def assert_invariant(db: Database, ticket_type_id: str) -> TicketType:
     """held + sold ≤ capacity, and held equals the sum of active holds."""
     async with db.session() as s:
-        tt = (await s.execute(select(TicketType).where(TicketType.id == uuid.UUID(str(ticket_type_id))))).scalar_one()
+        tt = (
+            await s.execute(select(TicketType).where(col(TicketType.id) == uuid.UUID(str(ticket_type_id))))
+        ).scalar_one()
         active = (
             await s.execute(
                 select(func.coalesce(func.sum(Hold.quantity), 0)).where(
-                    Hold.ticket_type_id == tt.id, Hold.status == "active"
+                    col(Hold.ticket_type_id) == tt.id, col(Hold.status) == "active"
                 )
             )
         ).scalar_one()

@@ -15,11 +15,11 @@ from boxoffice.payments.base import (
     ProviderUnavailable,
     RefundRequest,
     RefundState,
-    payment_reference,
 )
 from boxoffice.payments.paystack import PaystackProvider
 from boxoffice.payments.registry import build_provider
 from tests.fakes import PaystackFake, WebhookSink, running, serve
+from tests.helpers import payment_request
 
 SECRET = "sk_test_paystack_fake_key"
 
@@ -38,18 +38,7 @@ async def provider(fake: PaystackFake) -> AsyncIterator[PaystackProvider]:
 
 
 def payment(order_id: str = "ord-1", amount: int = 5000, currency: str = "NGN") -> PaymentRequest:
-    return PaymentRequest(
-        order_id=order_id,
-        reference=payment_reference(order_id),
-        amount=amount,
-        currency=currency,
-        email="buyer@example.com",
-        description="2 tickets",
-        return_url="https://boxoffice.test/return",
-        cancel_url="https://boxoffice.test/cancel",
-        metadata={"event": "ev-1"},
-        idempotency_key=f"checkout-{order_id}",
-    )
+    return payment_request(order_id, amount, currency, metadata={"event": "ev-1"})
 
 
 def refund(req: PaymentRequest, refund_id: str, amount: int, transaction_id: str | None = None) -> RefundRequest:

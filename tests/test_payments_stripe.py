@@ -17,10 +17,10 @@ from boxoffice.payments.base import (
     ProviderError,
     RefundRequest,
     RefundState,
-    payment_reference,
 )
 from boxoffice.payments.stripe_provider import StripeProvider, clamp_expiry
 from tests.fakes import StripeFake, WebhookSink, running, serve
+from tests.helpers import payment_request
 
 SECRET = "sk_test_stripe_fake_key"
 
@@ -39,18 +39,13 @@ async def provider(fake: StripeFake) -> AsyncIterator[StripeProvider]:
 
 
 def payment(order_id: str = "ord-1", *, items: bool = True, expires_in: timedelta | None = None) -> PaymentRequest:
-    return PaymentRequest(
-        order_id=order_id,
-        reference=payment_reference(order_id),
-        amount=12000,
-        currency="EUR",
-        email="buyer@example.com",
+    return payment_request(
+        order_id,
+        12000,
+        "EUR",
         description="Order ord-1",
-        return_url="https://boxoffice.test/return",
-        cancel_url="https://boxoffice.test/cancel",
         expires_at=datetime.now(UTC) + expires_in if expires_in else None,
         line_items=(LineItem("General admission", 5000, 2), LineItem("Tip", 2000, 1)) if items else (),
-        idempotency_key=f"checkout-{order_id}",
     )
 
 

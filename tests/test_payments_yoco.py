@@ -13,10 +13,10 @@ from boxoffice.payments.base import (
     ProviderError,
     RefundRequest,
     RefundState,
-    payment_reference,
 )
 from boxoffice.payments.yoco import YocoProvider
 from tests.fakes import WebhookSink, YocoFake, running, serve
+from tests.helpers import payment_request
 
 SECRET = "sk_live_yoco_fake_key"
 
@@ -35,17 +35,7 @@ async def provider(fake: YocoFake) -> AsyncIterator[YocoProvider]:
 
 
 def payment(order_id: str = "ord-1", amount: int = 25000, key: str | None = None) -> PaymentRequest:
-    return PaymentRequest(
-        order_id=order_id,
-        reference=payment_reference(order_id),
-        amount=amount,
-        currency="ZAR",
-        email="buyer@example.com",
-        description="2 tickets",
-        return_url="https://boxoffice.test/return",
-        cancel_url="https://boxoffice.test/cancel",
-        idempotency_key=key or f"checkout-{order_id}",
-    )
+    return payment_request(order_id, amount, "ZAR", idempotency_key=key or f"checkout-{order_id}")
 
 
 def refund(checkout_id: str, refund_id: str, amount: int) -> RefundRequest:

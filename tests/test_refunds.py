@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from typing import Any
 
 import httpx
@@ -12,12 +11,12 @@ from sqlmodel import col
 from temporalio.client import Client
 
 from boxoffice.db import Database
-from boxoffice.models import LedgerEntry, Refund, Ticket, TicketType, Transaction
+from boxoffice.models import LedgerEntry, Refund, Transaction
 from boxoffice.refunds.contract import RefundProgress
 from boxoffice.refunds.workflow import RefundWorkflow
-from tests.books import LIVE, assert_books_balanced
+from tests.books import assert_books_balanced, assert_refunds_consistent
 from tests.checkout_helpers import checkout, hold, press, wait_order
-from tests.conftest import Tokens
+from tests.harness import Tokens
 from tests.helpers import availability, make_event, make_ticket_type
 
 
@@ -31,36 +30,6 @@ async def paid_order(api: httpx.AsyncClient, tokens: Tokens, qty: int = 3, user:
     order = await wait_order(api, tokens.admin(), body["order_id"], lambda o: o["status"] == "fulfilled")
     assert order["status"] == "fulfilled" and order["total_amount"] == qty * 5000 + 500, order
     return {**order, "event": event, "ticket_type": tt}
-
-
-async def assert_refunds_consistent(db: Database, org: str = "org1") -> None:
-    """Refund invariants, also for partly refunded orders (which ``assert_books_balanced`` does not accept yet):
-    seats sold = live tickets, every journal balances, money at each provider = captured − refunded, each
-    transaction's refunded amount = its settled refunds, refunded tickets = tickets of settled requested refunds."""
-    async with db.session() as s:
-        types = (await s.execute(select(TicketType).where(col(TicketType.organization_id) == org))).scalars().all()
-        tickets = (await s.execute(select(Ticket).where(col(Ticket.organization_id) == org))).scalars().all()
-        txns = (await s.execute(select(Transaction).where(col(Transaction.organization_id) == org))).scalars().all()
-        refunds = (await s.execute(select(Refund).where(col(Refund.organization_id) == org))).scalars().all()
-        entries = (await s.execute(select(LedgerEntry).where(col(LedgerEntry.organization_id) == org))).scalars().all()
-    for tt in types:
-        assert tt.sold == sum(1 for t in tickets if t.ticket_type_id == tt.id and t.status in LIVE), tt.name
-    journals: dict[str, int] = defaultdict(int)
-    clearing: dict[str, int] = defaultdict(int)
-    for e in entries:
-        journals[e.journal_key] += e.amount
-        if e.account.startswith("provider_clearing:"):
-            clearing[e.account.split(":", 1)[1]] += e.amount
-    assert all(v == 0 for v in journals.values()), journals
-    expected: dict[str, int] = defaultdict(int)
-    for txn in txns:
-        expected[txn.provider] += (txn.captured_amount or 0) - txn.refunded_amount
-        done = [r for r in refunds if r.transaction_id == txn.id and r.status == "succeeded"]
-        assert txn.refunded_amount == sum(r.amount for r in done), txn
-        assert all(f"refund:{r.id}" in journals for r in done)
-    assert {k: v for k, v in clearing.items() if v} == {k: v for k, v in expected.items() if v}
-    refunded = {str(t.id) for t in tickets if t.status == "refunded"}
-    assert refunded == {t for r in refunds if r.status == "succeeded" for t in r.ticket_ids}
 
 
 async def refund(

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.db import Database
 from boxoffice.errors import IllegalTransition
 from boxoffice.models import Hold, Order
 from boxoffice.models.states import TRANSITIONS, HoldStatus, OrderStatus, TicketStatus, can_transition
-from tests.conftest import Tokens
+from tests.harness import Tokens
 from tests.helpers import make_event, make_ticket_type
+
+Row = TypeVar("Row")
+
+
+async def _get(s: AsyncSession, table: type[Row], key: uuid.UUID) -> Row:
+    """The row ``key`` of ``table``, which the test has made and must exist."""
+    row = await s.get(table, key)
+    assert row is not None, (table, key)
+    return row
 
 
 def test_declared_machines() -> None:
@@ -35,13 +47,13 @@ async def test_flush_refuses_an_illegal_change(api: httpx.AsyncClient, tokens: T
     r = await api.post("/v1/holds", json={"ticket_type_id": tt["id"], "quantity": 1}, headers=tokens.buyer())
     hold_id = uuid.UUID(r.json()["id"])
     async with db.transaction() as s:
-        (await s.get(Hold, hold_id)).status = HoldStatus.RELEASED  # type: ignore[union-attr]
+        (await _get(s, Hold, hold_id)).status = HoldStatus.RELEASED
     with pytest.raises(IllegalTransition) as err:
         async with db.transaction() as s:
-            (await s.get(Hold, hold_id)).status = HoldStatus.ACTIVE  # type: ignore[union-attr]
+            (await _get(s, Hold, hold_id)).status = HoldStatus.ACTIVE
     assert err.value.code == "illegal_transition" and "released → active" in err.value.detail
     async with db.session() as s:
-        assert (await s.get(Hold, hold_id)).status == "released"  # type: ignore[union-attr]
+        assert (await _get(s, Hold, hold_id)).status == "released"
 
     async with db.transaction() as s:
         order = Order(
@@ -59,19 +71,14 @@ async def test_flush_refuses_an_illegal_change(api: httpx.AsyncClient, tokens: T
         s.add(order)
     with pytest.raises(IllegalTransition):
         async with db.transaction() as s:
-            (await s.get(Order, order.id)).status = OrderStatus.PAID  # type: ignore[union-attr]
+            (await _get(s, Order, order.id)).status = OrderStatus.PAID
     # Bulk statements guard themselves with WHERE status IN (legal sources): nothing matches, nothing changes.
     async with db.transaction() as s:
         from boxoffice.models.states import sources_of
 
         res = await s.execute(
             update(Order)
-            .where(
-                Order.id == order.id,
-                Order.status.in_(  # type: ignore[attr-defined]
-                    sources_of(OrderStatus, OrderStatus.PAID)
-                ),
-            )
+            .where(col(Order.id) == order.id, col(Order.status).in_(sources_of(OrderStatus, OrderStatus.PAID)))
             .values(status="paid")
         )
-        assert res.rowcount == 0
+        assert isinstance(res, CursorResult) and res.rowcount == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -13,9 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from boxoffice.storage import FileStorage, S3Storage, Storage, storage_from_url
-from tests.s3server import S3Server, aws_env, s3_bucket, s3_server
-
-__all__ = ["aws_env", "s3_bucket", "s3_server"]  # fixtures used by name below
+from tests.s3server import S3Server
 
 PDF = "application/pdf"
 ESCAPING_KEYS = ["", "/etc/passwd", "../outside", "orders/../../outside", "orders//x", "orders/./x", "orders/", "a\\b"]
@@ -113,7 +111,7 @@ async def test_a_download_closed_early_releases_it_and_storage_still_works(stora
 
 @pytest.mark.parametrize("key", ESCAPING_KEYS)
 async def test_keys_that_could_escape_are_refused_everywhere(storage: Storage, key: str, tmp_path: Path) -> None:
-    calls: list[Callable[[], object]] = [
+    calls: list[Callable[[], Awaitable[object]]] = [
         lambda: storage.put(key, b"x", PDF),
         lambda: storage.get(key),
         lambda: storage.open(key),
@@ -123,7 +121,7 @@ async def test_keys_that_could_escape_are_refused_everywhere(storage: Storage, k
     ]
     for call in calls:
         with pytest.raises(ValueError, match="storage key"):
-            await call()  # type: ignore[misc]
+            await call()
     assert not (tmp_path / "outside").exists()
 
 

@@ -12,22 +12,15 @@ the test drives it over HTTP too, as a buyer's browser would.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -35,14 +28,14 @@ from temporalio.testing import WorkflowEnvironment
 from boxoffice.api.app import create_app
 from boxoffice.checkout.contract import checkout_workflow_id
 from boxoffice.checkout.workflow import CheckoutWorkflow
-from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
 from boxoffice.models import Hold, Order, OrderLine, Ticket, TicketType
 from tests.books import assert_books_balanced
 from tests.checkout_helpers import checkout, hold, press, setup_sale
-from tests.conftest import JWT_SECRET, Tokens
+from tests.crash_worker import WorkerProcess, worker_env
+from tests.e2e_stack import free_socket, serve_app, url_of
+from tests.harness import Tokens, settings_for
 
-ROOT = Path(__file__).resolve().parent.parent
 PAYMENT_WINDOW_SECONDS = 12
 N_PAY_BEFORE, N_DECLINE_BEFORE = 4, 2  # pressed while the first worker runs, which is then killed
 N_PAY_DEAD, N_DECLINE_DEAD = 4, 2  # pressed while no worker runs (the second one is killed mid-recovery)
@@ -50,102 +43,13 @@ N_UNPAID = 4  # never paid: their payment window closes across the kills
 SETTLED = {"paid", "fulfilled", "cancelled", "refunded"}
 
 
-# --- the pieces: the app over real HTTP, and the worker as a process ---------------------------------------
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@asynccontextmanager
-async def serve_app(app: Any, sock: socket.socket) -> AsyncIterator[None]:
-    """Serve the app (lifespan included) with uvicorn on this event loop, on the bound socket."""
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    async with app.router.lifespan_context(app):
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                assert not task.done() and time.monotonic() < deadline, "the app did not start serving"
-                await asyncio.sleep(0.01)
-            yield
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 15)
-            sock.close()
-
-
-class WorkerProcess:
-    """``python -m tests.crash_worker`` with the test's settings in its environment; output in a log file."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path, name: str) -> None:
-        self.env, self.name = env, name
-        self.log = log_dir / f"{name}.log"
-        self.ready = log_dir / f"{name}.ready"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def identity(self) -> str:
-        return f"crash-{self.name}"
-
-    async def start(self) -> None:
-        env = {**self.env, "CRASH_WORKER_IDENTITY": self.identity, "CRASH_WORKER_READY_FILE": str(self.ready)}
-        with self.log.open("wb") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.crash_worker", cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 60
-        while not self.ready.exists():
-            assert self.proc.returncode is None, f"{self.name} exited with {self.proc.returncode}:\n{self.output()}"
-            assert time.monotonic() < deadline, f"{self.name} did not start:\n{self.output()}"
-            await asyncio.sleep(0.05)
-
-    async def sigkill(self) -> None:
-        assert self.proc is not None
-        assert self.proc.returncode is None, f"{self.name} died before the kill:\n{self.output()}"
-        os.kill(self.proc.pid, signal.SIGKILL)
-        assert await asyncio.wait_for(self.proc.wait(), 10) == -signal.SIGKILL
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await asyncio.wait_for(self.proc.wait(), 10)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-def worker_env(settings: Settings, temporal_address: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
-    env.update(
-        {
-            "BOXOFFICE_ENV": "test",
-            "BOXOFFICE_DATA_DIR": str(settings.data_dir),
-            "BOXOFFICE_DATABASE_URL": settings.database_url,
-            "BOXOFFICE_TEMPORAL_ADDRESS": temporal_address,
-            "BOXOFFICE_CHECKOUT_TASK_QUEUE": settings.checkout_task_queue,
-            "BOXOFFICE_DOCUMENTS_TASK_QUEUE": settings.documents_task_queue,
-            "BOXOFFICE_JWT_SECRET": settings.jwt_secret,
-            "BOXOFFICE_SANDBOX_WEBHOOK_SECRET": settings.sandbox_webhook_secret,
-            "BOXOFFICE_PUBLIC_URL": settings.public_url,
-            "BOXOFFICE_PAYMENT_WINDOW_SECONDS": str(settings.payment_window_seconds),
-            "BOXOFFICE_PAYMENT_POLL_INTERVAL_SECONDS": str(settings.payment_poll_interval_seconds),
-            "BOXOFFICE_LATE_PAYMENT_GRACE_SECONDS": "0",
-            "BOXOFFICE_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
 # --- reading the outcome -----------------------------------------------------------------------------------
 
 
 async def order_statuses(db: Database, order_ids: list[str]) -> dict[str, str]:
     async with db.session() as s:
-        rows = await s.execute(select(Order.id, Order.status).where(Order.id.in_([uuid.UUID(o) for o in order_ids])))  # type: ignore[attr-defined]
+        ids = [uuid.UUID(o) for o in order_ids]
+        rows = await s.execute(select(col(Order.id), col(Order.status)).where(col(Order.id).in_(ids)))
         return {str(oid): status for oid, status in rows.all()}
 
 
@@ -172,19 +76,9 @@ async def test_sigkill_worker_mid_checkouts(
 ) -> None:
     started = time.monotonic()
     sock = free_socket()
-    public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = build_settings(
-        env="test",
-        data_dir=tmp_path,
-        database_url=pg_url,
-        jwt_secret=JWT_SECRET,
-        checkout_task_queue=task_queue,
-        documents_task_queue=f"{task_queue}-docs",
-        sandbox_webhook_secret="sandbox-test-secret",
-        public_url=public_url,
-        payment_window_seconds=PAYMENT_WINDOW_SECONDS,
-        payment_poll_interval_seconds=2,
-        late_payment_grace_seconds=0,
+    public_url = url_of(sock)
+    settings = settings_for(
+        tmp_path, pg_url, task_queue, public_url=public_url, payment_window_seconds=PAYMENT_WINDOW_SECONDS
     )
     temporal = temporal_env.client
     env = worker_env(settings, temporal.service_client.config.target_host)

@@ -44,6 +44,7 @@ class PaystackFake(FakeProvider):
     """Control API: ``complete_payment(reference)``, ``decline_payment(reference)``, ``settle_refund(refund_id,
     succeed=None)`` (None: use ``refund_outcome``), ``sign(event)``. State: ``transactions`` (by reference), ``refunds``."""
 
+    name: str = "paystack"
     secret_key: str = "sk_test_paystack_fake"
     refund_outcome: str = "processed"  # or "failed": what settle_refund does by default
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -114,6 +114,7 @@ class FakeProvider:
     ``webhook_delay`` (seconds). Failure controls: ``fail_next(n, status)``, ``fail_for(seconds, status)``.
     """
 
+    name: str = ""  # the provider this fake plays, as in ``/v1/webhooks/{name}``
     base_url: str = ""
     webhook_url: str | None = None
     drop_webhooks: bool = False
@@ -124,6 +125,7 @@ class FakeProvider:
     emitted: list[SignedWebhook] = field(default_factory=list)
     outbox: list[SignedWebhook] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    idempotency: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _fail_count: int = 0
     _fail_until: float = 0.0
@@ -180,6 +182,28 @@ class FakeProvider:
         """Answer every API request with ``status`` for the next ``seconds``."""
         with self.lock:
             self._fail_until, self._fail_status = time.monotonic() + seconds, status
+
+    def idempotent(
+        self,
+        key: str | None,
+        fingerprint: str,
+        run: Callable[[], tuple[int, dict[str, Any]]],
+        mismatch: Callable[[], Response],
+        keep: Callable[[int], bool] = lambda status: True,
+    ) -> Response:
+        """Idempotency-Key semantics: the reply first kept for ``key`` is replayed (header ``Idempotent-Replayed:
+        true``) without running again; the same key with another ``fingerprint`` (path and parameters) gets
+        ``mismatch()``. Otherwise ``run()`` executes, and its reply is kept when ``keep(status)`` says so."""
+        with self.lock:
+            if key and key in self.idempotency:
+                seen, status, body = self.idempotency[key]
+                if seen != fingerprint:
+                    return mismatch()
+                return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+            status, body = run()
+            if key and keep(status):
+                self.idempotency[key] = (fingerprint, status, body)
+        return JSONResponse(body, status_code=status)
 
     def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
         """Recorded requests with this method whose path starts with ``path_prefix``."""

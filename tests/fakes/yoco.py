@@ -35,12 +35,12 @@ class YocoFake(FakeProvider):
     ``settle_refund(refund_id, succeed=None)``, ``sign(event, timestamp=None)``. A ``sk_test_`` key runs in test mode,
     where (as at Yoco) payments cannot be refunded: use an ``sk_live_`` key to exercise refunds."""
 
+    name: str = "yoco"
     secret_key: str = "sk_live_yoco_fake"
     webhook_secret: str = "whsec_" + base64.b64encode(b"yoco-fake-webhook-secret-32bytes").decode()
     refund_outcome: str = "succeeded"  # or "failed"
     checkouts: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    idempotency: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
 
     def routes(self) -> list[Route]:
         e = self.endpoint
@@ -64,20 +64,14 @@ class YocoFake(FakeProvider):
     async def _idempotent(self, request: Request, run: Any) -> Response:
         """Replay the first reply for a reused Idempotency-Key (header Idempotent-Replayed: true); 422 on a changed
         payload."""
-        key = request.headers.get("idempotency-key")
         raw = await request.body()
         payload = json.loads(raw) if raw else {}
-        fingerprint = f"{request.url.path}|{json.dumps(payload, sort_keys=True)}"
-        with self.lock:
-            if key and key in self.idempotency:
-                seen, status, body = self.idempotency[key]
-                if seen != fingerprint:
-                    return _error(422, "Idempotency key reused with a different payload", "idempotency_key_mismatch")
-                return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
-            status, body = run(payload)
-            if key:
-                self.idempotency[key] = (fingerprint, status, body)
-            return JSONResponse(body, status_code=status)
+        return self.idempotent(
+            request.headers.get("idempotency-key"),
+            f"{request.url.path}|{json.dumps(payload, sort_keys=True)}",
+            lambda: run(payload),
+            lambda: _error(422, "Idempotency key reused with a different payload", "idempotency_key_mismatch"),
+        )
 
     async def _create_checkout(self, request: Request) -> Response:
         if not self._authorised(request):

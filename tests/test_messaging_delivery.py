@@ -1,110 +1,35 @@
-"""Buyer e-mail: every message kind over every transport (real aiosmtpd servers, the outbox), parsed back."""
+"""Buyer e-mail delivered: every message kind over every transport (real aiosmtpd servers with plain SMTP,
+STARTTLS and implicit TLS, and the outbox), parsed back as a mail client would; refusals, SMTP URLs and message ids."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import os
-import re
-import shutil
 import stat
-import subprocess
-from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import cast
 
 import pytest
-from PIL import Image
 
 from boxoffice.messaging import (
     MailDeliveryError,
     Mailer,
-    OrderMail,
-    TicketLine,
-    cancellation,
     cancellation_cause,
     confirmation,
     confirmation_cause,
     message_id_for,
     parse_smtp_url,
-    refund,
     refund_cause,
     void,
     void_cause,
 )
-from boxoffice.money import NBSP
+from tests.mail_samples import COMMON, KINDS, ORDER_ID, PDF, REPLY_TO, SENDER, order_mail, parts
+from tests.smtpserver import PASSWORD, USER, SmtpServer
 
-# The fixtures are imported to register them here; tests reach them through request.getfixturevalue.
-from tests.smtpserver import (  # noqa: F401
-    PASSWORD,
-    USER,
-    SmtpServer,
-    smtp_plain,
-    smtp_starttls,
-    smtps_server,
-    tls_files,
-)
-
-SENDER = "Boxoffice Tickets <tickets@mail.example.com>"
-REPLY_TO = "Help desk <help@example.com>"
-ORDER_ID = "3f2a9c1e-8b7d-4e21-9a55-0c6d2f1b7e44"
-PDF = b"%PDF-1.7\n% a real PDF is rendered by ticketing.pdf; the bytes must arrive unchanged\n%%EOF\n"
-ARTIFACTS = Path(__file__).parent / "artifacts" / "messaging"
 # The implicit-TLS test server requires AUTH with aiosmtpd's auth_require_tls off, which only knows STARTTLS.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-def order_mail(currency: str = "ZAR", price: int = 15000, locale: str = "en_ZA", **changes: object) -> OrderMail:
-    mail = OrderMail(
-        order_id=ORDER_ID,
-        order_url=f"https://tickets.example.com/orders/{ORDER_ID}",
-        buyer_name="Thandi Mokoena",
-        buyer_email="thandi@example.com",
-        event_name="Jazz on the Lawn",
-        venue="Kirstenbosch Gardens, Cape Town",
-        starts_at=datetime(2026, 3, 14, 17, 30, tzinfo=UTC),
-        timezone="Africa/Johannesburg",
-        currency=currency,
-        total_minor=2 * price,
-        tickets=(
-            TicketLine("General admission", "Thandi Mokoena", "K7QF-2MXD-9HTA", price),
-            TicketLine("VIP lounge", "Sipho Dlamini", "P3WV-8CNE-4LJR", price),
-        ),
-        locale=locale,
-    )
-    return replace(mail, **changes)  # type: ignore[arg-type]
-
-
-# kind → (builder, cause, what both parts must say besides the common details)
-KINDS: dict[str, tuple[Callable[[OrderMail], EmailMessage], str, list[str]]] = {
-    "confirmation": (lambda m: confirmation(m, PDF), confirmation_cause(ORDER_ID), ["Total paid", "K7QF-2MXD-9HTA"]),
-    "refund": (
-        lambda m: refund(m, 15000, ["P3WV-8CNE-4LJR"], full=False),
-        refund_cause("rf_01J9Z8"),
-        ["P3WV-8CNE-4LJR", "Part of your order has been refunded", f"R{NBSP}150,00"],
-    ),
-    "cancellation": (
-        lambda m: cancellation(m, "The venue flooded.", event_cancelled=True),
-        cancellation_cause(ORDER_ID),
-        ["The venue flooded.", "cancelled Jazz on the Lawn"],
-    ),
-    "void": (
-        lambda m: void(m, "P3WV-8CNE-4LJR", "Reported as resold above face value."),
-        void_cause("P3WV-8CNE-4LJR"),
-        ["P3WV-8CNE-4LJR", "Reported as resold above face value.", "can no longer be used for entry"],
-    ),
-}
-COMMON = ["Jazz on the Lawn", "Kirstenbosch Gardens, Cape Town", "Saturday, 14 March 2026, 19:30 SAST", ORDER_ID]
-
-
-def parts(msg: EmailMessage) -> tuple[str, str]:
-    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
-    assert text is not None and html is not None
-    return str(text.get_content()), str(html.get_content())
 
 
 def check_message(msg: EmailMessage, kind: str, message_id: str) -> None:
@@ -261,92 +186,3 @@ def test_message_ids_follow_from_causes() -> None:
             message_id_for(bad)
     with pytest.raises(ValueError):
         refund_cause("a/b")
-
-
-@pytest.mark.parametrize(
-    ("currency", "price", "locale", "ticket", "total", "wrong"),
-    [
-        ("JPY", 1500, "en", "¥1,500", "¥3,000", "15.00"),
-        ("ZAR", 15000, "en", f"ZAR{NBSP}150.00", f"ZAR{NBSP}300.00", "15000"),
-        ("ZAR", 15000, "en_ZA", f"R{NBSP}150,00", f"R{NBSP}300,00", "150.00"),
-        ("KWD", 1500, "en", f"KWD{NBSP}1.500", f"KWD{NBSP}3.000", "15.00"),
-    ],
-)
-def test_money_shown_right_in_both_parts(
-    currency: str, price: int, locale: str, ticket: str, total: str, wrong: str
-) -> None:
-    text, html = parts(confirmation(order_mail(currency, price, locale), PDF))
-    for part in (text, html):
-        assert ticket in part and total in part
-        assert wrong not in part
-
-
-def test_local_time_follows_locale() -> None:
-    text, _ = parts(confirmation(order_mail(locale="en"), PDF))
-    assert re.search(r"Saturday, March 14, 2026, 7:30\sPM SAST", text)  # CLDR puts U+202F before PM
-    text, _ = parts(confirmation(order_mail(timezone="Asia/Tokyo", locale="en_ZA"), PDF))
-    assert "Sunday, 15 March 2026, 02:30 JST" in text
-    text, _ = parts(confirmation(order_mail(timezone="Asia/Kuwait", locale="en_ZA"), PDF))
-    assert "Saturday, 14 March 2026, 20:30 UTC+03" in text  # a zone without an abbreviation
-    with pytest.raises(ValueError):
-        confirmation(order_mail(locale="xx_YY"), PDF)
-    with pytest.raises(ValueError):
-        confirmation(order_mail(starts_at=datetime(2026, 3, 14, 17, 30)), PDF)  # naive: which zone?
-
-
-def test_buyer_and_organiser_text_is_escaped_in_html() -> None:
-    mail = order_mail(event_name='<script>alert("x")</script> & Friends', venue="Bar <b>Rock</b>")
-    msg = cancellation(mail, "Reason with <img src=x onerror=alert(1)>")
-    text, html = parts(msg)
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "<img src=x" not in html and "<b>Rock</b>" not in html
-    assert '<script>alert("x")</script> & Friends' in text  # the plain-text part is not HTML
-    assert msg["Subject"] == 'Your order for <script>alert("x")</script> & Friends was cancelled'
-
-
-def test_refund_full_and_partial_wording() -> None:
-    text, _ = parts(refund(order_mail(), 30000, ["K7QF-2MXD-9HTA", "P3WV-8CNE-4LJR"], full=True))
-    assert "Your order has been refunded." in text and f"R{NBSP}300,00" in text
-    assert "remain" not in text
-    text, _ = parts(refund(order_mail(), 15000, ["P3WV-8CNE-4LJR"], full=False))
-    assert "Your other ticket remains valid" in text and "K7QF-2MXD-9HTA" not in text
-
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium: apt-get install -y chromium")
-@pytest.mark.parametrize("width", [800, 400])
-def test_html_renders_as_a_person_sees_it(width: int, tmp_path: Path) -> None:
-    """Each HTML message rendered by headless Chromium to a PNG under tests/artifacts/messaging/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for kind, (build, _cause, _) in KINDS.items():
-        html_file = tmp_path / f"{kind}.html"
-        html_file.write_text(parts(build(order_mail()))[1], encoding="utf-8")
-        png = ARTIFACTS / f"{kind}-{width}.png"
-        png.unlink(missing_ok=True)
-        subprocess.run(
-            [
-                str(_chromium()),
-                *("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"),
-                *("--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"),
-                f"--user-data-dir={tmp_path / 'chromium'}",
-                f"--screenshot={png}",
-                f"--window-size={width},1200",
-                html_file.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        with Image.open(png) as image:
-            rgb = image.convert("RGB")
-            assert rgb.size == (width, 1200)
-            colours = cast(list[tuple[int, tuple[int, int, int]]], rgb.getcolors(maxcolors=1 << 20) or [])
-            ink = sum(n for n, c in colours if sum(c) < 3 * 128)  # dark pixels: text
-            white = sum(n for n, c in colours if c == (255, 255, 255))  # the message card
-            assert len(colours) > 50, f"{png} is nearly blank"
-            assert ink > 0.01 * width * 1200, f"{png} shows almost no text"
-            assert white > 0.2 * width * 1200, f"{png} shows no message card"
-        print(f"rendered {kind} at {width}px: {png}")

@@ -1,4 +1,4 @@
-"""Ticket codes and signing keys (no services needed); payloads are in test_ticket_payload.py, rings in test_keyring.py."""
+"""Ticket codes and signing keys (no services needed); payloads are in test_payload.py, rings in test_keyring.py."""
 
 from __future__ import annotations
 
