@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/boxoffice dev
 
-test: lint
+test: system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian packages from .ci/system-packages that are missing (root, or sudo, on Debian/Ubuntu machines).
+system-deps:
+	@missing=$$(grep -v '^#' .ci/system-packages | xargs -n1 sh -c 'dpkg -s "$$0" >/dev/null 2>&1 || echo "$$0"'); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # ruff, the import rules of the floor plan (pyproject: [tool.importlinter]) and mypy over everything.
 lint: $(STAMP)
