@@ -17,7 +17,8 @@ from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.issuing import TicketIssuer, issue_tickets
 from boxoffice.checkout.orders import CheckoutFailure
 from boxoffice.errors import NotFound
-from boxoffice.models import Event, Hold, Order, OrderLine, Ticket, TicketType, Transaction
+from boxoffice.inventory.holds import move_seats
+from boxoffice.models import Event, Hold, Order, OrderLine, Ticket, Transaction
 from boxoffice.models.states import FulfillmentStatus, HoldStatus, OrderStatus, PaymentStatus, TransactionStatus
 
 
@@ -77,12 +78,7 @@ async def complete_order(
         wanted[line.ticket_type_id] += line.quantity
     if per_type != wanted:
         raise CheckoutFailure(E.HOLDS_LOST, "the order's holds are no longer all active", code="holds_lost")
-    for tt_id in sorted(per_type):
-        await session.execute(
-            update(TicketType)
-            .where(col(TicketType.id) == tt_id)
-            .values(held=col(TicketType.held) - per_type[tt_id], sold=col(TicketType.sold) + per_type[tt_id])
-        )
+    await move_seats(session, per_type, held=-1, sold=+1)
     # Tickets are issued only here, in the transaction that makes the order paid: a pending order has none.
     tickets = await issue_tickets(session, order, lines, event, issuer, now, check_existing=False)
     if order.total_amount > 0:

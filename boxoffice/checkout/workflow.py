@@ -20,8 +20,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from boxoffice.checkout.payment_watch import STEP_ERRORS, UNTIL_DONE, PaymentWatch
 
@@ -50,14 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from boxoffice.checkout.contract import CheckoutErrors as E
     from boxoffice.checkout.payment_activities import PaymentActivities
-    from boxoffice.refunds.contract import (
-        REFUND_WORKFLOW,
-        CaptureRefund,
-        RefundInput,
-        RefundProgress,
-        auto_refund_id,
-        refund_workflow_id,
-    )
+    from boxoffice.refunds.contract import CaptureRefund, refund_capture
     from boxoffice.webhooks.contract import SIGNAL_PAYMENT_EVENT, PaymentEventSignal
 
 # Forward steps give up after a while (then the saga unwinds); compensations never do.
@@ -261,30 +253,18 @@ class CheckoutWorkflow:
         outlives this one if it must), until the provider confirms it."""
         if check is None or not check.amount:
             return
-        refund_id = auto_refund_id(inp.order_id)
-        try:
-            progress: RefundProgress = await workflow.execute_child_workflow(
-                REFUND_WORKFLOW,
-                RefundInput(
-                    refund_id=refund_id,
-                    poll_interval_seconds=inp.poll_interval_seconds,
-                    capture=CaptureRefund(inp.order_id, reason, amount=check.amount, currency=check.currency or ""),
-                ),
-                id=refund_workflow_id(refund_id),
-                result_type=RefundProgress,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(SA_ORDER_ID, inp.order_id),
-                        SearchAttributePair(SA_EVENT_ID, inp.event_id),
-                        SearchAttributePair(SA_ORGANIZATION_ID, inp.organization_id),
-                    ]
-                ),
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("the automatic refund is already running", extra={"refund_id": refund_id})
-            return
-        if progress.state == "succeeded":
+        progress = await refund_capture(
+            CaptureRefund(inp.order_id, reason, amount=check.amount, currency=check.currency or ""),
+            poll_interval_seconds=inp.poll_interval_seconds,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_ORDER_ID, inp.order_id),
+                    SearchAttributePair(SA_EVENT_ID, inp.event_id),
+                    SearchAttributePair(SA_ORGANIZATION_ID, inp.organization_id),
+                ]
+            ),
+        )
+        if progress is not None and progress.state == "succeeded":
             self._set_status("refunded")
 
     # --- helpers --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -196,11 +197,21 @@ async def end_holds(session: AsyncSession, where: list[Any], status: HoldStatus,
     per_type: Counter[uuid.UUID] = Counter()
     for _id, tt_id, qty in ended:
         per_type[tt_id] += qty
-    for tt_id in sorted(per_type):  # a fixed order, so two sweepers cannot deadlock
-        await session.execute(
-            update(TicketType).where(col(TicketType.id) == tt_id).values(held=col(TicketType.held) - per_type[tt_id])
-        )
+    await move_seats(session, per_type, held=-1)
     return [Hold(id=i, ticket_type_id=t, quantity=q) for i, t, q in ended]  # type: ignore[call-arg]
+
+
+async def move_seats(session: AsyncSession, per_type: Mapping[uuid.UUID, int], *, held: int = 0, sold: int = 0) -> None:
+    """Move ``per_type[tt]`` seats of each ticket type: ``held``/``sold`` are -1, 0 or +1 (e.g. a sale is held=-1,
+    sold=+1; a refund or a void, sold=-1). Ticket types are updated in a fixed order, so two transactions moving
+    seats of the same types cannot deadlock; the schema's CHECK keeps held + sold within capacity."""
+    for tt_id in sorted(per_type):
+        n = per_type[tt_id]
+        await session.execute(
+            update(TicketType)
+            .where(col(TicketType.id) == tt_id)
+            .values(held=col(TicketType.held) + held * n, sold=col(TicketType.sold) + sold * n)
+        )
 
 
 async def release_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID, *, now: datetime) -> Hold:

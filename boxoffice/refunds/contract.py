@@ -8,13 +8,18 @@ confirms it. Two kinds of refund run through it:
   confirms the capture, records it and the refund (once: the refund id derives from the order), or finds
   there is nothing to give back.
 
-Dependency-free: standard library and ``temporalio`` only.
+Dependency-free: standard library and ``temporalio`` only (``refund_capture`` is how another flow's workflow
+starts an automatic refund as its child).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+
+from temporalio import workflow
+from temporalio.common import TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 REFUND_WORKFLOW = "RefundWorkflow"
 QUERY_REFUND_STATUS = "refund_status"
@@ -65,3 +70,24 @@ class RefundProgress:
     provider_refund_id: str | None = None
     provider_failures: int = 0
     last_error: str | None = None
+
+
+async def refund_capture(
+    capture: CaptureRefund, *, poll_interval_seconds: int, search_attributes: TypedSearchAttributes | None = None
+) -> RefundProgress | None:
+    """From inside another flow's workflow: give back what was captured for ``capture.order_id`` through the refund
+    flow, as a child run that outlives its parent (parent-close policy *abandon*), and wait for its outcome. None when
+    the order's automatic refund is already running elsewhere (it sees the refund through itself)."""
+    refund_id = auto_refund_id(capture.order_id)
+    try:
+        return await workflow.execute_child_workflow(
+            REFUND_WORKFLOW,
+            RefundInput(refund_id=refund_id, poll_interval_seconds=poll_interval_seconds, capture=capture),
+            id=refund_workflow_id(refund_id),
+            result_type=RefundProgress,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=search_attributes,
+        )
+    except WorkflowAlreadyStartedError:
+        workflow.logger.info("the automatic refund is already running", extra={"refund_id": refund_id})
+        return None

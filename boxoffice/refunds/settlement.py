@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.books import ledger
 from boxoffice.errors import NotFound
-from boxoffice.models import Order, Refund, Ticket, TicketType, Transaction, WebhookEvent
+from boxoffice.inventory.holds import move_seats
+from boxoffice.models import Order, Refund, Ticket, Transaction, WebhookEvent
 from boxoffice.models.states import (
     OrderStatus,
     PaymentStatus,
@@ -138,10 +139,7 @@ async def _settle_requested(
             t.status = TicketStatus.REFUNDED
             per_type[t.ticket_type_id] = per_type.get(t.ticket_type_id, 0) + 1
             ticket_part += t.price_cents
-    for tt_id in sorted(per_type):
-        await session.execute(
-            update(TicketType).where(col(TicketType.id) == tt_id).values(sold=col(TicketType.sold) - per_type[tt_id])
-        )
+    await move_seats(session, per_type, sold=-1)
     remaining = (
         await session.execute(
             select(col(Ticket.id)).where(col(Ticket.order_id) == order.id, col(Ticket.status) != TicketStatus.REFUNDED)

@@ -11,18 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from boxoffice.refunds.contract import (
-        REFUND_WORKFLOW,
-        CaptureRefund,
-        RefundInput,
-        RefundProgress,
-        auto_refund_id,
-        refund_workflow_id,
-    )
+    from boxoffice.refunds.contract import CaptureRefund, auto_refund_id, refund_capture
     from boxoffice.webhooks.activities import RelayActivities
     from boxoffice.webhooks.contract import LatePaymentInput, RelayInput, RelayResult
 
@@ -40,21 +31,10 @@ class WebhookRelayWorkflow:
 class LatePaymentWorkflow:
     @workflow.run
     async def run(self, inp: LatePaymentInput) -> str:
-        refund_id = auto_refund_id(inp.order_id)
-        try:
-            progress: RefundProgress = await workflow.execute_child_workflow(
-                REFUND_WORKFLOW,
-                RefundInput(
-                    refund_id=refund_id,
-                    poll_interval_seconds=inp.poll_interval_seconds,
-                    capture=CaptureRefund(order_id=inp.order_id, reason="late_payment"),
-                ),
-                id=refund_workflow_id(refund_id),
-                result_type=RefundProgress,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
-            return f"the automatic refund {refund_id} is already running"
+        capture = CaptureRefund(order_id=inp.order_id, reason="late_payment")
+        progress = await refund_capture(capture, poll_interval_seconds=inp.poll_interval_seconds)
+        if progress is None:
+            return f"the automatic refund {auto_refund_id(inp.order_id)} is already running"
         if progress.state == "not_needed":
             return "nothing to refund: the payment did not succeed, or the order was sold with it"
-        return f"refunded as {refund_id} ({progress.state})"
+        return f"refunded as {progress.refund_id} ({progress.state})"
