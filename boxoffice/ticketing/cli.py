@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from boxoffice.ticketing.bundle import bundle_trust
 from boxoffice.ticketing.keyring import KeyRing
 from boxoffice.ticketing.keys import public_jwk
 from boxoffice.ticketing.tokens import verify_with_bundle
@@ -103,12 +104,16 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def cmd_gate_verify(args: argparse.Namespace) -> int:
-    """Print ``valid <ticket_id>`` and exit 0, or ``invalid: <reason>`` and exit 1; exit 2 for an unusable bundle."""
+    """Print ``valid <ticket_id>`` and exit 0, or ``invalid: <reason>`` and exit 1; exit 2 for an unusable bundle
+    (malformed, or its signature does not hold: see :func:`boxoffice.ticketing.bundle.bundle_trust`). What the
+    bundle's signature check established goes to stderr."""
     try:
         bundle = json.loads(Path(args.bundle).read_text())
+        pinned = json.loads(Path(args.keys).read_text()) if args.keys else None
+        print(bundle_trust(bundle, pinned), file=sys.stderr)
         now = _parse_now(args.now)
         verdict = verify_with_bundle(args.payload, bundle, now)
-    except (OSError, ValueError) as exc:  # JSONDecodeError and a malformed bundle are ValueErrors
+    except (OSError, ValueError) as exc:  # JSONDecodeError, a malformed bundle and a bad signature are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if verdict.valid:
@@ -145,5 +150,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify = gate_sub.add_parser("verify", help="verify a scanned QR payload against a gate bundle")
     verify.add_argument("--bundle", required=True, help="gate bundle JSON (GET /v1/events/{id}/gate-bundle)")
     verify.add_argument("--now", default=None, help="verify as of this ISO 8601 time (default: now; UTC if naive)")
+    verify.add_argument(
+        "--keys",
+        default=None,
+        help="a pinned keys.json (/.well-known/boxoffice/keys.json): the bundle must be signed by one of its keys "
+        "(without it, a signed bundle is only checked against its own keys, and an unsigned one is taken as given)",
+    )
     verify.add_argument("payload", help="the scanned text; quote it (payloads may contain spaces, $, % and *)")
     verify.set_defaults(func=cmd_gate_verify)
