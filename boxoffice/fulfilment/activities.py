@@ -1,28 +1,45 @@
-"""Fulfilment activities (task queue ``boxoffice-documents``): the order's PDF stored, e-mailed, delivered."""
+"""Fulfilment activities (task queue ``boxoffice-documents``): the order's PDF stored, messages sent once per cause,
+the order delivered."""
 
 from __future__ import annotations
 
 import uuid
-from email.message import EmailMessage
+from collections.abc import Callable
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from boxoffice.db import Database
-from boxoffice.fulfilment import documents
-from boxoffice.fulfilment.contract import FulfillmentResult
+from boxoffice.failures import typed_errors
+from boxoffice.fulfilment import documents, messages
+from boxoffice.fulfilment.contract import FulfillmentResult, MessageInput, MessageResult
 from boxoffice.fulfilment.documents import pdf_key
-from boxoffice.mail import Mailer
-from boxoffice.models import Event, Order
+from boxoffice.messaging import MailDeliveryError, Mailer, message_id_for
+from boxoffice.models import Order
 from boxoffice.models.states import FulfillmentStatus, OrderStatus
 from boxoffice.models.types import utcnow
 from boxoffice.storage import Storage
 
+MAIL_REFUSED = "MailRefused"
+
 
 class DocumentActivities:
-    """PDFs render in the renderer process (see ``RENDER_PROCESSES``); ``close()`` when the workers have stopped."""
+    """PDFs render in the renderer process (see ``RENDER_PROCESSES``); ``close()`` when the workers have stopped.
 
-    def __init__(self, db: Database, storage: Storage, mailer: Mailer):
+    ``order_url`` gives the link a message shows for an order; ``locale`` how money and dates are written.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        storage: Storage,
+        mailer: Mailer,
+        *,
+        order_url: Callable[[str], str],
+        locale: str = "en",
+    ):
         self.db, self.storage, self.mailer = db, storage, mailer
+        self.order_url, self.locale = order_url, locale
         self.renderer = documents.RendererLease()
 
     def start(self) -> None:
@@ -33,34 +50,96 @@ class DocumentActivities:
         """This instance no longer renders; the last one to close stops the renderer process."""
         self.renderer.close()
 
-    async def _render(self, order_id: str) -> bytes:
-        return await self.renderer.render(self.db, order_id)
+    async def aclose(self) -> None:
+        """``close()``, and the storage's connections released."""
+        self.close()
+        await self.storage.aclose()
+
+    async def _render(self, order_id: str) -> bytes | None:
+        return await self.renderer.render(self.db, order_id, self.locale)
 
     @activity.defn(name="render_ticket_pdf")
-    async def render_ticket_pdf(self, order_id: str) -> str:
-        """All the order's tickets in one PDF (one page each), stored; returns where."""
+    async def render_ticket_pdf(self, order_id: str) -> str | None:
+        """All the order's tickets in one PDF (one page each, revoked ones marked), stored; returns where.
+        An order without tickets has no PDF (None; any stored one is removed)."""
         data = await self._render(order_id)
+        if data is None:
+            await self.storage.delete(pdf_key(order_id))
+            return None
         return await self.storage.put(pdf_key(order_id), data, "application/pdf")
+
+    async def _pdf(self, order_id: str) -> bytes | None:
+        """The stored PDF, or (none stored yet) one rendered and stored now."""
+        if (stored := await self.storage.get(pdf_key(order_id))) is not None:
+            return stored
+        data = await self._render(order_id)
+        if data is not None:
+            await self.storage.put(pdf_key(order_id), data, "application/pdf")
+        return data
+
+    @activity.defn(name="send_message")
+    async def send_message(self, inp: MessageInput) -> MessageResult:
+        """Send the message for ``inp``'s cause unless its sent-marker says it went out before; then write the
+        marker. A marker that cannot be written does not fail the step (the message is out: failing would send
+        it again): the result says ``recorded=False`` and the run records it with ``record_message_sent``.
+
+        A mail server that refuses the message for good (5xx) fails the step with ``MailRefused`` (final);
+        anything else (connection, TLS, 4xx) is retried, and a retry sends the same Message-ID.
+        """
+        async with typed_errors():
+            cause_key = messages.cause_of(inp)
+            async with self.db.session() as session:
+                if (marker := await messages.already_sent(session, cause_key)) is not None:
+                    return MessageResult(
+                        inp.kind, inp.order_id, cause_key, "already_sent", marker.message_id, marker.recipient
+                    )
+                view = await messages.order_view(
+                    session, inp.order_id, order_url=self.order_url(inp.order_id), locale=self.locale
+                )
+                pdf = await self._pdf(inp.order_id) if inp.kind in messages.WITH_PDF and view.lines else None
+                message = await messages.compose(session, inp, view, pdf)
+        message_id = message_id_for(cause_key)
+        try:
+            location = await self.mailer.send(message, message_id=message_id)
+        except MailDeliveryError as exc:
+            if exc.permanent:
+                raise ApplicationError(str(exc), type=MAIL_REFUSED, non_retryable=True) from exc
+            raise
+        result = MessageResult(
+            inp.kind, inp.order_id, cause_key, "sent", message_id, view.order.buyer_email, location, recorded=False
+        )
+        try:
+            await self._record(result)
+        except Exception as exc:  # the database is down or refuses: the run records it in its own step
+            activity.logger.warning("message sent; its sent-marker is written later: %r", exc)
+            return result
+        result.recorded = True
+        return result
+
+    @activity.defn(name="record_message_sent")
+    async def record_message_sent(self, result: MessageResult) -> None:
+        """Write the sent-marker of a message that went out (idempotent)."""
+        await self._record(result)
+
+    async def _record(self, result: MessageResult) -> None:
+        async with self.db.transaction() as session:
+            await messages.record_sent(
+                session,
+                cause_key=result.cause,
+                kind=result.kind,
+                order_id=result.order_id,
+                message_id=result.message_id,
+                recipient=result.recipient,
+                now=utcnow(),
+            )
 
     @activity.defn(name="email_tickets")
     async def email_tickets(self, order_id: str) -> str:
-        """E-mail the buyer their tickets PDF (once per order: a stable Message-ID)."""
-        async with self.db.session() as session:
-            order = await session.get(Order, uuid.UUID(order_id))
-            assert order is not None
-            event = await session.get(Event, order.event_id)
-        pdf = await self.storage.get(pdf_key(order_id))
-        if pdf is None:
-            pdf = await self._render(order_id)
-        msg = EmailMessage()
-        msg["To"] = f"{order.buyer_name} <{order.buyer_email}>"
-        msg["Subject"] = f"Your tickets for {event.name if event else 'your event'}"
-        msg.set_content(
-            f"Hello {order.buyer_name},\n\nYour tickets for order {order.id} are attached.\n"
-            "Show the QR code at the gate.\n\nBoxoffice\n"
-        )
-        msg.add_attachment(pdf, maintype="application", subtype="pdf", filename="tickets.pdf")
-        return await self.mailer.send(msg, message_id=f"tickets-{order_id}")
+        """The confirmation of fulfilment runs started before it became ``send_message`` (kept so they finish)."""
+        sent = await self.send_message(MessageInput(kind="confirmation", order_id=order_id, key=order_id))
+        if not sent.recorded:
+            await self._record(sent)
+        return sent.recipient
 
     @activity.defn(name="mark_fulfilled")
     async def mark_fulfilled(self, result: FulfillmentResult) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -24,3 +25,20 @@ async def send_message(client: Client, inp: MessageInput, *, task_queue: str) ->
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     return workflow_id
+
+
+# Resend keys derive from the order and the request's Idempotency-Key, so a repeated request sends nothing more.
+_RESEND_NAMESPACE = uuid.UUID("7c1e9f52-2b8d-4a61-9f0e-5d3c8a4b1e27")
+
+
+async def resend_tickets(
+    client: Client, order_id: str, idempotency_key: str | None, *, task_queue: str
+) -> tuple[str, str]:
+    """Send the order's tickets again (a ``resend`` message): a new cause per call, or per ``idempotency_key``.
+    Returns the cause's key and the run's workflow id."""
+    if idempotency_key is None:
+        key = str(uuid.uuid4())
+    else:
+        key = str(uuid.uuid5(_RESEND_NAMESPACE, f"{order_id}\x00{idempotency_key}"))
+    inp = MessageInput(kind="resend", order_id=order_id, key=key)
+    return key, await send_message(client, inp, task_queue=task_queue)

@@ -28,7 +28,17 @@ class FulfillmentResult:
 
 MESSAGE_WORKFLOW = "MessageWorkflow"
 # What a message is about; each is sent at most once per cause (the workflow id carries the cause).
-MESSAGE_KINDS = ("confirmation", "refund", "cancellation", "void", "transfer", "event_changed", "resend")
+# tickets_updated: the order's tickets changed (a corrected attendee name) and are sent again, as they are now.
+MESSAGE_KINDS = (
+    "confirmation",
+    "refund",
+    "cancellation",
+    "void",
+    "transfer",
+    "event_changed",
+    "resend",
+    "tickets_updated",
+)
 
 
 def message_workflow_id(kind: str, key: str) -> str:
@@ -48,3 +58,20 @@ class MessageInput:
     reason: str | None = None
     ticket_ids: list[str] = field(default_factory=list)
     refresh_pdf: bool = False
+
+
+@dataclass
+class MessageResult:
+    """What became of a message: ``sent`` now, or ``already_sent`` for its cause before (nothing sent again).
+
+    ``recorded`` is False when the message went out but its sent-marker could not be written; the run then
+    records it in a step of its own, so the message itself is never sent again for that."""
+
+    kind: str
+    order_id: str
+    cause: str
+    status: str  # sent, already_sent
+    message_id: str = ""
+    recipient: str = ""
+    location: str | None = None
+    recorded: bool = True

@@ -16,17 +16,19 @@ from sqlmodel import col
 
 from boxoffice.db import Database
 from boxoffice.models import Attendee, Event, Order, Ticket, TicketType
+from boxoffice.money import format_money
 
 if TYPE_CHECKING:  # WeasyPrint loads only where PDFs are rendered
-    from boxoffice.ticketing.pdf import TicketDocument
+    from boxoffice.fulfilment.revoked import TicketPage
 
 
 def pdf_key(order_id: str) -> str:
     return f"orders/{order_id}/tickets.pdf"
 
 
-async def order_documents(db: Database, order_id: str) -> tuple[Order, list[TicketDocument]]:
-    """The order and one TicketDocument per active ticket, in a stable order."""
+async def order_pages(db: Database, order_id: str, locale: str = "en") -> tuple[Order, list[TicketPage]]:
+    """The order and one page per ticket (whatever its status), in a stable order; prices in ``locale``."""
+    from boxoffice.fulfilment.revoked import TicketPage
     from boxoffice.ticketing.pdf import TicketDocument
 
     async with db.session() as session:
@@ -43,29 +45,32 @@ async def order_documents(db: Database, order_id: str) -> tuple[Order, list[Tick
                 .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
             )
         ).all()
-    docs = [
-        TicketDocument(
-            ticket_code=t.ticket_code,
-            qr_payload=t.qr_payload,
-            event_name=event.name,
-            venue=event.venue or "",
-            starts_at=event.starts_at,
-            timezone=event.timezone,
-            ticket_type_name=tt_name,
-            attendee_name=att_name or order.buyer_name,
-            order_id=str(order.id),
-            price_display=f"{t.price_cents / 100:.2f} {order.currency}",
+    pages = [
+        TicketPage(
+            TicketDocument(
+                ticket_code=t.ticket_code,
+                qr_payload=t.qr_payload,
+                event_name=event.name,
+                venue=event.venue or "",
+                starts_at=event.starts_at,
+                timezone=event.timezone,
+                ticket_type_name=tt_name,
+                attendee_name=att_name or order.buyer_name,
+                order_id=str(order.id),
+                price_display=format_money(t.price_cents, order.currency, locale),
+            ),
+            t.status,
         )
         for t, tt_name, att_name in rows
     ]
-    return order, docs
+    return order, pages
 
 
-def _render_docs(docs: list[TicketDocument]) -> bytes:
-    """WeasyPrint, mostly fontTools' font subsetting: ~0.3 s of CPU per PDF, holding the GIL throughout."""
-    from boxoffice.ticketing.pdf import render_tickets_pdf
+def _render_pages(pages: list[TicketPage]) -> bytes:
+    """WeasyPrint, mostly font subsetting: ~20 ms of CPU per PDF with HarfBuzz, holding the GIL throughout."""
+    from boxoffice.fulfilment.revoked import render_order_pdf
 
-    return render_tickets_pdf(docs)
+    return render_order_pdf(pages)
 
 
 # The renderer: one child process per worker process, shared by its DocumentActivities, so the PDF work never
@@ -95,15 +100,21 @@ def _start_renderer(parent_pid: int, niceness: int) -> None:
     threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
     import weasyprint  # noqa: F401
 
+    import boxoffice.fulfilment.revoked
     import boxoffice.ticketing.pdf  # noqa: F401
 
 
-async def render_pdf(db: Database, order_id: str, executor: Executor | None = None) -> bytes:
-    """The order's tickets as one PDF, rendered on ``executor`` (a thread of this process if None)."""
-    _order, docs = await order_documents(db, order_id)
+async def render_pdf(
+    db: Database, order_id: str, executor: Executor | None = None, *, locale: str = "en"
+) -> bytes | None:
+    """The order's tickets as one PDF (revoked ones marked), rendered on ``executor`` (a thread of this process if
+    None); None when the order has no tickets."""
+    _order, pages = await order_pages(db, order_id, locale)
+    if not pages:
+        return None
     if executor is None:
-        return await asyncio.to_thread(_render_docs, docs)
-    return await asyncio.get_running_loop().run_in_executor(executor, _render_docs, docs)
+        return await asyncio.to_thread(_render_pages, pages)
+    return await asyncio.get_running_loop().run_in_executor(executor, _render_pages, pages)
 
 
 class RendererLease:
@@ -147,12 +158,13 @@ class RendererLease:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    async def render(self, db: Database, order_id: str) -> bytes:
-        """The order's PDF from the shared renderer process; a dead renderer is replaced on the next call."""
+    async def render(self, db: Database, order_id: str, locale: str = "en") -> bytes | None:
+        """The order's PDF from the shared renderer process (None: no tickets); a dead renderer is replaced on the
+        next call."""
         global _renderer
         pool = self.pool()
         try:
-            return await render_pdf(db, order_id, pool)
+            return await render_pdf(db, order_id, pool, locale=locale)
         except BrokenProcessPool:
             # The renderer process died (killed, out of memory): the activity's next attempt starts a new one.
             with _renderer_lock:

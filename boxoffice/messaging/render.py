@@ -54,6 +54,7 @@ class OrderMail:
     brand: str = "Boxoffice"
 
 
+_LIVE = ("active", "scanned", "used")
 _STATUS_LABELS = {"active": "Valid", "scanned": "Scanned", "used": "Used", "voided": "Voided", "refunded": "Refunded"}
 # Accent colour per kind, and status badge colours (text, background): chosen for contrast on white (WCAG AA).
 _ACCENTS = {"confirmation": "#4338ca", "refund": "#0f766e", "cancellation": "#b45309", "void": "#b91c1c"}
@@ -148,16 +149,25 @@ def _message(mail: OrderMail, kind: str, subject: str, context: Mapping[str, Any
     return msg
 
 
-def confirmation(mail: OrderMail, pdf: bytes, *, filename: str = "tickets.pdf") -> EmailMessage:
-    """ "Your tickets for …": every ticket with its type, attendee and code, the total, and the PDF attached."""
+def confirmation(mail: OrderMail, pdf: bytes, *, filename: str = "tickets.pdf", updated: bool = False) -> EmailMessage:
+    """ "Your tickets for …": every ticket with its type, attendee and code, the total, and the PDF attached.
+
+    ``updated``: the tickets changed since they were first sent (a corrected attendee name, say), so the message
+    says these are the current ones. Tickets that are no longer valid (refunded, voided) are listed with their
+    status, so a re-sent confirmation never passes them off as valid.
+    """
     when = format_when(mail.starts_at, mail.timezone, mail.locale)
-    count = len(mail.tickets)
+    count = sum(1 for t in mail.tickets if t.status in _LIVE)
     ctx = _context(
         mail,
         "confirmation",
         preheader=f"{count} ticket{'s' if count != 1 else ''} for {when}. Your tickets are attached as a PDF.",
+        updated=updated,
+        live_count=count,
+        show_status=any(t.status != "active" for t in mail.tickets),
     )
-    msg = _message(mail, "confirmation", f"Your tickets for {_one_line(mail.event_name)}", ctx)
+    subject = f"{'Updated tickets' if updated else 'Your tickets'} for {_one_line(mail.event_name)}"
+    msg = _message(mail, "confirmation", subject, ctx)
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
     return msg
 
@@ -172,7 +182,7 @@ def refund(mail: OrderMail, refunded_minor: int, ticket_codes: Sequence[str], fu
     codes = list(dict.fromkeys(ticket_codes))
     refunded = [replace(t, status="refunded") for t in mail.tickets if t.code in codes]
     known = {t.code for t in refunded}
-    kept = [t for t in mail.tickets if t.code not in known and t.status in ("active", "scanned", "used")]
+    kept = [t for t in mail.tickets if t.code not in known and t.status in _LIVE]
     ctx = _context(
         mail,
         "refund",
@@ -186,17 +196,25 @@ def refund(mail: OrderMail, refunded_minor: int, ticket_codes: Sequence[str], fu
     return _message(mail, "refund", f"Refund of {amount} for {_one_line(mail.event_name)}", ctx)
 
 
-def cancellation(mail: OrderMail, reason: str | None, *, event_cancelled: bool = False) -> EmailMessage:
+def cancellation(
+    mail: OrderMail, reason: str | None, *, event_cancelled: bool = False, unpaid: bool = False
+) -> EmailMessage:
     """The order was cancelled (``reason`` shown when given); ``event_cancelled`` when the organiser cancelled
-    the whole event."""
+    the whole event; ``unpaid`` when it was cancelled before any payment was taken (the buyer cancelled, the
+    payment was declined or not made in time): the seats are released and there is nothing to refund."""
     event = _one_line(mail.event_name)
     if event_cancelled:
         subject = f"{event} has been cancelled"
         preheader = f"{event} on {format_when(mail.starts_at, mail.timezone, mail.locale)} will not take place."
+    elif unpaid:
+        subject = f"Your order for {event} was cancelled"
+        preheader = "The seats you held are released and no payment was taken."
     else:
         subject = f"Your order for {event} was cancelled"
         preheader = f"Your order for {event} is cancelled and its tickets are no longer valid."
-    ctx = _context(mail, "cancellation", preheader=preheader, reason=reason, event_cancelled=event_cancelled)
+    ctx = _context(
+        mail, "cancellation", preheader=preheader, reason=reason, event_cancelled=event_cancelled, unpaid=unpaid
+    )
     return _message(mail, "cancellation", subject, ctx)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import stripe
 
+from boxoffice.money import from_stripe_amount, stripe_amount
 from boxoffice.payments.base import (
     Capabilities,
     EventKind,
@@ -83,6 +84,27 @@ def clamp_expiry(expires_at: datetime, now: float) -> int:
     return wanted
 
 
+def to_stripe(amount: int, currency: str) -> int:
+    """ISO minor units → Stripe's amount for ``currency`` (zero-decimal, three-decimal and ISK/UGX rules); an amount
+    Stripe cannot take (5.125 KWD) is a ProviderError that no retry can fix, never a rounded charge."""
+    try:
+        return stripe_amount(amount, currency)
+    except ValueError as exc:
+        raise ProviderError(f"stripe: {exc}", retryable=False, code="amount_not_representable") from None
+
+
+def from_stripe(amount: Any, currency: Any) -> int | None:
+    """Stripe's ``amount`` in ISO minor units (None when absent or when it has no ISO form); an amount without a
+    currency is passed on as it is (callers compare the currency too, and refuse a missing one)."""
+    value, code = as_int(amount), upper(currency)
+    if value is None or not code:
+        return value
+    try:
+        return from_stripe_amount(value, code)
+    except ValueError:  # an unknown currency, or a legacy fractional amount
+        return None
+
+
 def _line_items(req: PaymentRequest) -> list[dict[str, Any]]:
     currency = req.currency.lower()
     items = [(i.name, i.unit_amount, i.quantity) for i in req.line_items]
@@ -91,7 +113,14 @@ def _line_items(req: PaymentRequest) -> list[dict[str, Any]]:
     if sum(unit * qty for _, unit, qty in items) != req.amount:
         raise ProviderError("stripe: line items do not add up to the amount", retryable=False, code="amount_mismatch")
     return [
-        {"price_data": {"currency": currency, "unit_amount": unit, "product_data": {"name": name}}, "quantity": qty}
+        {
+            "price_data": {
+                "currency": currency,
+                "unit_amount": to_stripe(unit, req.currency),
+                "product_data": {"name": name},
+            },
+            "quantity": qty,
+        }
         for name, unit, qty in items
     ]
 
@@ -166,7 +195,7 @@ class StripeProvider:
             state = PaymentState.PENDING
         return PaymentResult(
             state=state,
-            amount=as_int(body.get("amount_total")),
+            amount=from_stripe(body.get("amount_total"), body.get("currency")),
             currency=upper(body.get("currency")),
             provider_transaction_id=_expandable_id(intent),
             error=f"payment intent {intent_status}" if state is PaymentState.FAILED else None,
@@ -182,7 +211,7 @@ class StripeProvider:
             raise ProviderError("stripe: the session has no payment intent to refund", retryable=False, code="unpaid")
         params = {
             "payment_intent": intent,
-            "amount": req.amount,
+            "amount": to_stripe(req.amount, req.currency),
             "metadata": {"refund_id": req.refund_id, "reference": req.reference, "reason": req.reason},
         }
         key = req.idempotency_key or f"refund-{req.refund_id}"
@@ -200,7 +229,7 @@ class StripeProvider:
         return RefundResult(
             state=state,
             provider_refund_id=body.get("id"),
-            amount=as_int(body.get("amount")),
+            amount=from_stripe(body.get("amount"), body.get("currency")),
             error=(body.get("failure_reason") or status) if state is RefundState.FAILED else None,
             raw=body,
         )
@@ -257,13 +286,16 @@ def _map_event(provider: str, event: Mapping[str, Any]) -> WebhookEvent:
             "refund_id": None,
             "provider_reference": obj.get("id"),
             "provider_transaction_id": _expandable_id(obj.get("payment_intent")),
-            "amount": as_int(obj.get("amount_total")),
+            "amount": from_stripe(obj.get("amount_total"), obj.get("currency")),
         }
     elif raw_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         # A declined card in Checkout also sends payment_failed while the session stays open for another attempt, so
         # PAYMENT_FAILED here must be confirmed by verify_payment before the order is given up.
         kind = EventKind.PAYMENT_SUCCEEDED if raw_type.endswith("succeeded") else EventKind.PAYMENT_FAILED
-        fields |= {"provider_transaction_id": obj.get("id"), "amount": as_int(obj.get("amount"))}
+        fields |= {
+            "provider_transaction_id": obj.get("id"),
+            "amount": from_stripe(obj.get("amount"), obj.get("currency")),
+        }
     elif raw_type == "charge.refunded":
         # A charge: amount_refunded is cumulative; the refund list is only present on older API versions, and charge
         # metadata carrying the intent's metadata is *unverified*. Treat as a hint and re-read the refund.
@@ -273,7 +305,7 @@ def _map_event(provider: str, event: Mapping[str, Any]) -> WebhookEvent:
         fields |= {
             "provider_transaction_id": _expandable_id(obj.get("payment_intent")),
             "provider_refund_id": last.get("id"),
-            "amount": as_int(last.get("amount", obj.get("amount_refunded"))),
+            "amount": from_stripe(last.get("amount", obj.get("amount_refunded")), obj.get("currency")),
         }
     elif raw_type.startswith("refund."):
         status = str(obj.get("status") or "")
@@ -285,7 +317,7 @@ def _map_event(provider: str, event: Mapping[str, Any]) -> WebhookEvent:
         fields |= {
             "provider_transaction_id": _expandable_id(obj.get("payment_intent")),
             "provider_refund_id": obj.get("id"),
-            "amount": as_int(obj.get("amount")),
+            "amount": from_stripe(obj.get("amount"), obj.get("currency")),
         }
     return WebhookEvent(
         provider=provider,

@@ -53,6 +53,27 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_test_{secrets.token_hex(12)}"
 
 
+# Stripe's amount rules (docs.stripe.com/currencies), written out here independently of boxoffice.money so the fake
+# catches an amount sent in the wrong unit. Zero-decimal currencies take whole units (1500 = ¥1,500); three-decimal
+# ones take thousandths with a final 0; ISK and UGX take hundredths of whole units (500 = 5 ISK).
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+WHOLE_IN_HUNDREDTHS = {"isk", "ugx"}
+# Minimum charge amounts Stripe documents, in its own units, for the currencies the tests charge in.
+MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "jpy": 50}
+MAX_AMOUNT = 99_999_999  # eight digits, in every currency
+
+
+def amount_error(amount: int, currency: str) -> str | None:
+    """Why Stripe would refuse ``amount`` (in its units) in ``currency``, or None."""
+    if amount < 0 or amount > MAX_AMOUNT:
+        return f"Amount must be between 0 and {MAX_AMOUNT}"
+    if currency in THREE_DECIMAL and amount % 10:
+        return f"Amounts in {currency.upper()} must end in 0 (three-decimal currency)"
+    if currency in WHOLE_IN_HUNDREDTHS and amount % 100:
+        return f"Amounts in {currency.upper()} must be whole units, given in hundredths"
+    return None
+
+
 @dataclass
 class StripeApi(FakeProvider):
     """Stripe's API over ``sessions``, ``intents`` and ``refunds`` (objects as Stripe returns them; keys starting
@@ -119,9 +140,18 @@ class StripeApi(FakeProvider):
             return _invalid("Too many line items", param="line_items")
         try:
             currencies = {i["price_data"]["currency"] for i in items}
-            total = sum(int(i["price_data"]["unit_amount"]) * int(i.get("quantity", 1)) for i in items)
+            units = [int(i["price_data"]["unit_amount"]) for i in items]
+            total = sum(u * int(i.get("quantity", 1)) for u, i in zip(units, items, strict=True))
         except (KeyError, TypeError, ValueError):
             return _invalid("Invalid line_items", param="line_items")
+        currency = currencies.pop() if len(currencies) == 1 else None
+        if currency is None:
+            return _invalid("All line items must use the same currency", param="line_items")
+        for error in (amount_error(u, currency) for u in [*units, total]):
+            if error:
+                return _invalid(error, param="line_items", code="amount_invalid")
+        if total < MINIMUM_CHARGE.get(currency, 1):
+            return _invalid("Amount must be at least the currency's minimum charge", code="amount_too_small")
         now = int(time.time())
         expires_at = int(p.get("expires_at", now + 86400))
         if not now + 1800 <= expires_at <= now + 86400:
@@ -137,7 +167,7 @@ class StripeApi(FakeProvider):
             "payment_status": "unpaid",
             "payment_intent": None,
             "amount_total": total,
-            "currency": currencies.pop() if len(currencies) == 1 else None,
+            "currency": currency,
             "client_reference_id": p.get("client_reference_id"),
             "customer_email": p.get("customer_email"),
             "metadata": p.get("metadata") or {},
@@ -180,6 +210,8 @@ class StripeApi(FakeProvider):
             return _invalid("Already refunded", code="charge_already_refunded")
         if amount <= 0 or amount > remaining:
             return _invalid("Amount too large", code="amount_too_large", param="amount")
+        if (error := amount_error(amount, intent["currency"])) is not None:
+            return _invalid(error, code="amount_invalid", param="amount")
         intent["_refunded"] += amount
         rid = new_id("re")
         refund = {
