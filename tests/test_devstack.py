@@ -1,4 +1,10 @@
-"""`boxoffice dev` (what `make run` runs) and `boxoffice demo`, as real processes on free ports."""
+"""`boxoffice dev` (what `make run` runs) and `boxoffice demo`, as real processes on free ports.
+
+The demo finds the stack by its data directory alone (``--data-dir``: the run file ``dev.json`` says where the
+stack runs; the directory holds the secret its tokens are signed with), and a worker killed under ``boxoffice dev``
+is restarted instead of stopping the stack (issue 10: before, the demo signed with ``.boxoffice``'s secret and got
+401, printed the UI link on :8233 whatever ``--ui-port`` was, and a dead worker stopped the whole stack).
+"""
 
 from __future__ import annotations
 
@@ -45,6 +51,32 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def worker_pids(dev_pid: int) -> set[int]:
+    """The ``boxoffice worker`` processes under ``boxoffice dev``."""
+    found = set()
+    for pid in descendants(dev_pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"worker" in argv and alive(pid):
+            found.add(pid)
+    return found
+
+
+def run_demo(data_dir: Path, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``boxoffice demo --data-dir D`` from another directory, with nothing else to go on."""
+    env = {k: v for k, v in env.items() if k != "BOXOFFICE_DATA_DIR"}
+    return subprocess.run(
+        [BOXOFFICE, "demo", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     api, tport, ui = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
@@ -87,19 +119,17 @@ def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         ).stdout
         assert "hold-expiry-sweeper" in schedules and "webhook-relay" in schedules
 
-        demo = subprocess.run(
-            [BOXOFFICE, "demo", "--api", f"http://127.0.0.1:{api}", "--ui", f"http://127.0.0.1:{ui}"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            cwd=tmp_path,
-        )
+        elsewhere = tmp_path / "elsewhere"  # no .boxoffice here: everything comes from --data-dir
+        elsewhere.mkdir()
+        assert (tmp_path / "dev.json").exists()
+        demo = run_demo(tmp_path, env, elsewhere)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "status:       fulfilled" in demo.stdout
+        assert f"Temporal UI:  http://127.0.0.1:{ui}/namespaces/default/workflows/checkout-" in demo.stdout
+        assert not (elsewhere / ".boxoffice").exists()
         order_id = next(line.split()[-1] for line in demo.stdout.splitlines() if line.startswith("order id:"))
         assert (tmp_path / "storage" / "orders" / order_id / "tickets.pdf").read_bytes().startswith(b"%PDF")
-        assert (tmp_path / "outbox" / f"tickets-{order_id}.eml").exists()
+        assert (tmp_path / "outbox" / f"confirmation.{order_id}.eml").exists()
         shown = subprocess.run(
             [TEMPORAL, "workflow", "describe", "--address", f"127.0.0.1:{tport}", "-w", f"checkout-{order_id}"],
             capture_output=True,
@@ -107,6 +137,19 @@ def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             timeout=30,
         ).stdout
         assert "BoxofficeOrderId" in shown and "COMPLETED" in shown.upper()
+
+        # The worker dies: boxoffice dev starts another one, and the stack keeps selling.
+        (killed,) = worker_pids(dev.pid)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (replacement := worker_pids(dev.pid) - {killed}):
+            assert dev.poll() is None, (tmp_path / "dev.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
+            time.sleep(0.25)
+        assert dev.poll() is None and "restart" in (tmp_path / "dev.log").read_text()
+        again = run_demo(tmp_path, env, elsewhere)
+        assert again.returncode == 0 and "status:       fulfilled" in again.stdout, again.stdout + again.stderr
+        assert worker_pids(dev.pid) == replacement
 
         children = descendants(dev.pid)
         assert len(children) >= 3  # temporal, worker, api
@@ -117,5 +160,6 @@ def test_dev_stack_runs_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         finally:
             log.close()
     assert dev.returncode == 0
+    assert not (tmp_path / "dev.json").exists()
     time.sleep(0.5)
     assert not [p for p in children if alive(p)], "boxoffice dev left processes behind"

@@ -10,29 +10,36 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice.api.schemas import Text
 from boxoffice.errors import Conflict, NotFound
 from boxoffice.models import SandboxPayment
+from boxoffice.sandbox import links
+
+# The sandbox keeps amounts in INTEGER columns, like the orders it is paid for.
+MAX_AMOUNT = 2**31 - 1
 
 
 class PaymentIn(BaseModel):
-    """A payment created through the sandbox's API (what ``payments.sandbox.SandboxProvider`` sends)."""
+    """A payment created through the sandbox's API (what ``payments.sandbox.SandboxProvider`` sends). Strings are
+    NUL-free and amounts fit the columns, so no request reaches the database that it would refuse."""
 
-    reference: str = Field(min_length=1, max_length=100)
-    amount: int = Field(gt=0)
-    currency: str = Field(min_length=3, max_length=3)
-    email: str = Field(max_length=320)
-    description: str = ""
-    return_url: str | None = None
-    cancel_url: str | None = None
+    reference: Text = Field(min_length=1, max_length=100)
+    amount: int = Field(gt=0, le=MAX_AMOUNT)
+    currency: Text = Field(min_length=3, max_length=3)
+    email: Text = Field(max_length=320)
+    description: Text = ""
+    return_url: Text | None = Field(default=None, max_length=4000)
+    cancel_url: Text | None = Field(default=None, max_length=4000)
 
 
 class RefundIn(BaseModel):
-    reference: str = Field(min_length=1, max_length=100)
-    amount: int
-    refund_id: str = Field(min_length=1, max_length=64)
+    reference: Text = Field(min_length=1, max_length=100)
+    amount: int = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    refund_id: Text = Field(min_length=1, max_length=64)
 
 
-def view(p: SandboxPayment, public_url: str) -> dict[str, Any]:
+def view(p: SandboxPayment, public_url: str, secret: str) -> dict[str, Any]:
+    """The payment as the sandbox's API shows it; ``payment_url`` is the buyer's signed page (see ``links``)."""
     return {
         "reference": p.reference,
         "status": p.status,
@@ -40,7 +47,7 @@ def view(p: SandboxPayment, public_url: str) -> dict[str, Any]:
         "currency": p.currency,
         "transaction_id": p.provider_transaction_id,
         "refunded_amount": p.refunded_amount,
-        "payment_url": f"{public_url}/sandbox/pay/{p.reference}",
+        "payment_url": public_url + links.pay_page_path(secret, p.reference),
     }
 
 

@@ -8,16 +8,18 @@ import html
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Request
+from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from boxoffice.api.deps import DbDep, SessionDep, SettingsDep
+from boxoffice.api.schemas import Text
 from boxoffice.errors import NotFound, Unauthorized, ValidationFailed
 from boxoffice.logging import get_logger
 from boxoffice.models import Order
 from boxoffice.models.types import utcnow
+from boxoffice.money import format_money
 from boxoffice.payments.sandbox import SIGNATURE_HEADER, sign
-from boxoffice.sandbox import bank
+from boxoffice.sandbox import bank, links
 from boxoffice.sandbox.bank import PaymentIn, RefundIn
 
 router = APIRouter(tags=["sandbox"])
@@ -43,15 +45,15 @@ async def create_payment(
     _auth(settings, authorization)
     p = await bank.create_payment(session, body, utcnow())
     await session.commit()
-    return bank.view(p, settings.public_url)
+    return bank.view(p, settings.public_url, settings.sandbox_webhook_secret)
 
 
 @router.get("/sandbox/api/payments/{reference}", include_in_schema=False)
 async def read_payment(
-    reference: str, session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+    reference: Text, session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
     _auth(settings, authorization)
-    return bank.view(await bank.get_payment(session, reference), settings.public_url)
+    return bank.view(await bank.get_payment(session, reference), settings.public_url, settings.sandbox_webhook_secret)
 
 
 @router.post("/sandbox/api/refunds", include_in_schema=False)
@@ -70,42 +72,58 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sand
 .amount{{font-size:2rem;margin:.5rem 0}}button{{font-size:1.1rem;padding:.6rem 1.4rem;margin-right:.5rem}}
 .muted{{color:#666;font-size:.9rem}}</style></head><body>
 <h1>Boxoffice sandbox</h1><p class="muted">A test payment page: no real money moves.</p>
-<p>{description}</p><p class="amount">{amount} {currency}</p><p>Status: <strong>{status}</strong></p>
+<p>{description}</p><p class="amount">{amount}</p><p>Status: <strong>{status}</strong></p>
 {form}</body></html>"""
 
-FORM = """<form method="post" action="/sandbox/pay/{reference}">
+FORM = """<form method="post" action="{action}">
 <p><label>Webhook delivery <select name="webhook"><option value="normal">normal</option>
 <option value="drop">drop (the checkout must find out by polling)</option>
 <option value="duplicate">duplicate</option></select></label></p>
 <button name="action" value="pay">Pay</button><button name="action" value="decline">Decline</button></form>"""
 
 
-@router.get("/sandbox/pay/{reference}", response_class=HTMLResponse, include_in_schema=False)
-async def pay_page(reference: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+async def _signed_payment(session: Any, settings: Any, reference: str, signature: str) -> Any:
+    """The payment a signed page link names; a wrong signature is answered as an unknown reference."""
     _enabled(settings)
-    p = await bank.get_payment(session, reference)
-    form = FORM.format(reference=html.escape(reference)) if p.status == "pending" else ""
+    if not links.verified(settings.sandbox_webhook_secret, links.PAY_PAGE, reference, signature):
+        raise NotFound("no such sandbox payment", code="sandbox_payment_not_found")
+    return await bank.get_payment(session, reference)
+
+
+def _amount(minor: int, currency: str, locale: str) -> str:
+    """The amount with the currency's own ISO 4217 decimals (¥1,500, ZAR 150.00, KWD 1.500)."""
+    try:
+        return format_money(minor, currency, locale)
+    except ValueError:  # not an ISO currency (the sandbox API takes any three letters): show the raw minor units
+        return f"{minor} {currency} (minor units)"
+
+
+@router.get("/sandbox/pay/{reference}/{signature}", response_class=HTMLResponse, include_in_schema=False)
+async def pay_page(reference: Text, signature: Text, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    p = await _signed_payment(session, settings, reference, signature)
+    action = html.escape(links.pay_page_path(settings.sandbox_webhook_secret, reference))
+    form = FORM.format(action=action) if p.status == "pending" else ""
     return HTMLResponse(
         PAGE.format(
             description=html.escape(p.description),
-            amount=f"{p.amount / 100:.2f}",
-            currency=html.escape(p.currency),
+            amount=html.escape(_amount(p.amount, p.currency, settings.locale)),
             status=html.escape(p.status),
             form=form,
         )
     )
 
 
-@router.post("/sandbox/pay/{reference}", include_in_schema=False)
+@router.post("/sandbox/pay/{reference}/{signature}", include_in_schema=False)
 async def pay_action(
-    reference: str,
+    reference: Text,
+    signature: Text,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     action: Annotated[str, Form(pattern="^(pay|decline)$")],
     webhook: Annotated[str, Form()] = "normal",
 ) -> RedirectResponse:
-    _enabled(settings)
+    await _signed_payment(session, settings, reference, signature)
     if webhook not in ("normal", "drop", "duplicate"):
         raise ValidationFailed("webhook must be normal, drop or duplicate", code="validation_error")
     p = await bank.decide(session, reference, action, utcnow())
@@ -115,7 +133,8 @@ async def pay_action(
         for _ in range(2 if webhook == "duplicate" else 1):
             await post_webhook(request, settings, body)
     target = p.return_url if action == "pay" else (p.cancel_url or p.return_url)
-    return RedirectResponse(target or f"/sandbox/pay/{reference}", status_code=303)
+    page = links.pay_page_path(settings.sandbox_webhook_secret, reference)
+    return RedirectResponse(target or page, status_code=303)
 
 
 async def post_webhook(request: Request, settings: Any, body: bytes) -> int:
@@ -133,8 +152,13 @@ async def post_webhook(request: Request, settings: Any, body: bytes) -> int:
 
 
 @router.get("/checkout/complete", response_class=HTMLResponse, include_in_schema=False)
-async def checkout_complete(order_id: uuid.UUID, db: DbDep) -> HTMLResponse:
-    """Where buyers land after paying: the order's status (the order id alone reveals nothing else)."""
+async def checkout_complete(
+    order_id: uuid.UUID, db: DbDep, settings: SettingsDep, sig: Annotated[Text | None, Query(max_length=64)] = None
+) -> HTMLResponse:
+    """Where buyers land after paying: the order's status, through the signed link the checkout gave the provider
+    (an order id alone shows nothing)."""
+    if not links.verified(settings.jwt_secret, links.RETURN_PAGE, str(order_id), sig):
+        return HTMLResponse("<!doctype html><title>Not found</title><h1>Not found</h1>", status_code=404)
     async with db.session() as s:
         order = await s.get(Order, order_id)
     status = order.status if order else "unknown"
