@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from boxoffice.errors import BoxofficeError
 from boxoffice.logging import get_logger
@@ -17,6 +18,7 @@ from boxoffice.logging import get_logger
 log = get_logger(__name__)
 PROBLEM = "application/problem+json"
 _HTTP_CODES = {
+    400: "malformed_body",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -24,8 +26,9 @@ _HTTP_CODES = {
     409: "conflict",
     413: "payload_too_large",
 }
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _DESCRIPTIONS = {
-    400: "Bad request",
+    400: "The body could not be read (not UTF-8 JSON)",
     401: "Missing or invalid bearer token",
     403: "The token's role may not do this",
     404: "Not found, or not yours (never another user's or organisation's data)",
@@ -67,6 +70,20 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+_PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method the requested path answers to, across all its routes: Starlette's own 405 names only the
+    methods of the first route that matched the path (``POST`` alone for ``/v1/events``). Asked of the router
+    method by method, so included routers are searched as they are for a request."""
+    return sorted(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in app.router.routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(BoxofficeError)
     async def _business(_req: Request, exc: BoxofficeError) -> JSONResponse:
@@ -80,11 +97,13 @@ def install(app: FastAPI) -> None:
         return problem(422, "validation_error", "Invalid request", f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         response = problem(exc.status_code, code, str(exc.detail), str(exc.detail))
         if exc.headers:
-            response.headers.update(exc.headers)  # e.g. Allow on a 405
+            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(app, req))
         return response
 
     @app.exception_handler(Exception)
@@ -106,9 +125,12 @@ def install(app: FastAPI) -> None:
                     for status, answer in operation.get("responses", {}).items():
                         schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
                         if schema.get("$ref", "").rsplit("/", 1)[-1] in ("Problem", "HTTPValidationError"):
-                            answer["content"] = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                            answer["content"] = _PROBLEM_CONTENT
                             if status == "422":
                                 answer["description"] = _DESCRIPTIONS[422]
+                    if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot decode
+                        declared = {"description": _DESCRIPTIONS[400], "content": _PROBLEM_CONTENT}
+                        operation["responses"].setdefault("400", declared)
             app.openapi_schema = doc
         return app.openapi_schema
 
