@@ -42,4 +42,6 @@ def decode_token(secret: str, token: str) -> Principal:
         raise Unauthorized("token lacks a valid sub, org or role", code="invalid_token") from None
     if not sub or not org or len(org) > 64 or len(sub) > 128:
         raise Unauthorized("token has an empty or oversized sub or org", code="invalid_token")
+    if "\x00" in sub or "\x00" in org:  # stored as owner ids: PostgreSQL text cannot hold NUL
+        raise Unauthorized("token's sub or org contains the NUL character", code="invalid_token")
     return Principal(user_id=sub, org_id=org, role=role)

@@ -8,8 +8,11 @@ database, file storage and outbox) live under the data directory, ``.boxoffice/`
 from __future__ import annotations
 
 import functools
+import hmac
+import math
 import secrets
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +58,96 @@ class Settings(BaseSettings):
     documents_task_queue: str = "boxoffice-documents"
     log_level: str = "INFO"
     log_json: bool | None = None
+
+    # The gate (issue 9): the same gate re-reading a ticket within the replay window gets the same answer again
+    # without a new entry counted (answered from a per-process cache of this many recent scans, 0 = no cache; the
+    # database decides the same without it); admitted tickets of ended events become ``used`` at each sweep.
+    gate_replay_window_seconds: int = Field(default=300, ge=0)
+    gate_replay_cache_size: int = Field(default=10_000, ge=0)
+    gate_sweep_interval_seconds: int = Field(default=60, gt=0)
+
+    # Hardening (issue 10): every request body is bounded (413 beyond), and one buyer's active holds are capped
+    # per ticket type and per event (0 = no cap), so one token cannot keep an event sold out.
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    buyer_hold_limit_per_ticket_type: int = Field(default=20, ge=0)
+    buyer_hold_limit_per_event: int = Field(default=40, ge=0)
+
+    # Delivery (issue 12): who buyers' e-mails come from and where replies go, where their "view your order" link
+    # leads ({order_id} is filled in; default: the API's own order status page), the locale money and dates are
+    # written in (e-mails, ticket PDFs, the sandbox's pay page), and how long the presigned URL lives that
+    # ``tickets.pdf`` redirects to when documents are kept on S3 (0: the API streams the PDF itself, for an
+    # S3 endpoint buyers cannot reach).
+    mail_from: str = "Boxoffice <tickets@boxoffice.local>"
+    mail_reply_to: str | None = None
+    order_url: str = ""
+    locale: str = "en"
+    s3_presign_seconds: int = Field(default=300, ge=0, le=3600)
+
+    # Operating (issue 11): which task queues a worker serves (``boxoffice worker --queues`` overrides), and the
+    # worker's two Prometheus endpoints on ``metrics_host``: its own boxoffice_* series (``metrics_port``) and the
+    # Temporal SDK's worker metrics (``sdk_metrics_port``); 0 serves none. Traces use the standard OTEL_* variables.
+    # Each API or worker process opens at most twice ``database_pool_size`` PostgreSQL connections: replicas times
+    # that must stay within the server's max_connections.
+    worker_queues: Literal["all", "checkout", "documents"] = "all"
+    database_pool_size: int = Field(default=10, gt=0, le=100)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    sdk_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    @field_validator("mail_from", "mail_reply_to")
+    @classmethod
+    def _check_mail_address(cls, v: str | None) -> str | None:
+        from email.utils import parseaddr
+
+        if v is not None:
+            local, at, domain = parseaddr(v)[1].rpartition("@")
+            if not (local and at and "." in domain) or any(c.isspace() for c in parseaddr(v)[1]):
+                raise ValueError("must be an e-mail address, e.g. Boxoffice <tickets@example.com>")
+        return v
+
+    @field_validator("order_url")
+    @classmethod
+    def _check_order_url(cls, v: str) -> str:
+        if v and (not v.startswith(("http://", "https://")) or "{order_id}" not in v):
+            raise ValueError("must be an http(s) URL with {order_id} in it")
+        return v
+
+    @field_validator("locale")
+    @classmethod
+    def _check_locale(cls, v: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(v.replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            raise ValueError("must be a locale such as en, en_ZA or de_DE") from None
+        return v
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, v: str | None) -> str | None:
+        from boxoffice.messaging.transport import parse_smtp_url
+
+        if v:
+            parse_smtp_url(v)  # ValueError: the message never echoes the password
+        return v
+
+    @field_validator("storage_url")
+    @classmethod
+    def _check_storage_url(cls, v: str) -> str:
+        from boxoffice.storage import storage_from_url
+
+        if v:
+            try:
+                storage_from_url(v)  # builds the backend object only: nothing is contacted or created
+            except ValueError as exc:
+                raise ValueError(str(exc).split(" is invalid: ", 1)[-1]) from None
+        return v
+
+    def order_link(self, order_id: str) -> str:
+        """The link buyers' e-mails give for ``order_id`` (``BOXOFFICE_ORDER_URL``, or the order status page)."""
+        template = self.order_url or f"{self.public_url}/checkout/complete?order_id={{order_id}}"
+        return template.replace("{order_id}", order_id)
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +220,62 @@ def _dev_secret(data_dir: Path, name: str) -> str:
     return value
 
 
+# Production start-up checks (issue 10) -------------------------------------------------------------------------
+
+# Shannon entropy of the secret's own characters, times its length: a crude estimate that refuses repeated,
+# patterned or word-like secrets (32 × "a" has 0 bits, a 43-character ``secrets.token_urlsafe(32)`` about 200).
+MIN_SECRET_BITS = 128
+MIN_SECRET_DISTINCT = 10
+
+
+def estimated_bits(secret: str) -> float:
+    """An upper bound on the secret's entropy judged from its characters alone (0 for one repeated character)."""
+    n = len(secret)
+    return -sum(c * math.log2(c / n) for c in Counter(secret).values()) if n else 0.0
+
+
+def weak_secret(secret: str, dev_secret: str | None = None) -> str | None:
+    """Why ``secret`` is not fit to sign production tokens, or None when it is."""
+    if len(secret.encode()) < 32:
+        return "must be at least 32 bytes"
+    if dev_secret is not None and hmac.compare_digest(secret.encode(), dev_secret.encode()):
+        return "is the development secret generated under the data directory; set a new random one"
+    if len(set(secret)) < MIN_SECRET_DISTINCT or estimated_bits(secret) < MIN_SECRET_BITS:
+        return (
+            "is too predictable (repeated or patterned characters); use a random one, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return None
+
+
+def refuse_production_defaults(settings: Settings) -> None:
+    """With ``BOXOFFICE_ENV=production``, raise ``SettingsError`` (one line per variable) unless the database,
+    the signing key, the public URL, a strong JWT secret and SMTP are set explicitly: no dev default (a SQLite
+    file, a generated key or secret, 127.0.0.1, an outbox folder) may stand in for them unnoticed."""
+    given = settings.model_fields_set
+    problems = [
+        f"BOXOFFICE_{name.upper()}: required in production ({why})"
+        for name, why in (
+            ("database_url", "a postgresql+psycopg:// URL; the SQLite default is for development"),
+            ("public_url", "the public https origin providers redirect to and post webhooks to"),
+            ("signing_key_file", "the Ed25519 ticket-signing key; make one with `boxoffice keys generate --out FILE`"),
+            ("jwt_secret", "at least 32 random bytes"),
+            ("smtp_url", "smtp://, smtps:// or smtp+starttls://; there is no outbox folder in production"),
+        )
+        if name not in given or not getattr(settings, name)
+    ]
+    if settings.jwt_secret and "jwt_secret" in given:
+        dev_file = settings.data_dir / "jwt_secret"
+        dev = dev_file.read_text().strip() if dev_file.is_file() else None
+        if (why := weak_secret(settings.jwt_secret, dev)) is not None:
+            problems.append(f"BOXOFFICE_JWT_SECRET: {why}")
+    key = settings.signing_key_file
+    if key is not None and "signing_key_file" in given and not key.is_file():
+        problems.append(f"BOXOFFICE_SIGNING_KEY_FILE: {key} does not exist (`boxoffice keys generate --out {key}`)")
+    if problems:
+        raise SettingsError("\n".join(problems))
+
+
 def build_settings(**overrides: object) -> Settings:
     """Read the environment (and ``.env``) into a Settings object, filling dev defaults.
 
@@ -138,9 +287,9 @@ def build_settings(**overrides: object) -> Settings:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
         raise SettingsError(f"BOXOFFICE_{field.upper()}: {err['msg']}") from None
+    if settings.env == "production":
+        refuse_production_defaults(settings)  # issue 10: nothing implicit in production
     if not settings.jwt_secret:
-        if settings.env == "production":
-            raise SettingsError("BOXOFFICE_JWT_SECRET: required in production")
         settings.jwt_secret = _dev_secret(settings.data_dir, "jwt_secret")
     if not settings.sandbox_webhook_secret:
         settings.sandbox_webhook_secret = _dev_secret(settings.data_dir, "sandbox_webhook_secret")
@@ -150,7 +299,8 @@ def build_settings(**overrides: object) -> Settings:
 
 
 class SettingsError(Exception):
-    """A missing or malformed setting; the message is one line naming the variable."""
+    """A missing or malformed setting; the message is one line naming the variable (one line per variable when
+    several are at fault)."""
 
 
 @functools.cache
@@ -164,5 +314,6 @@ def settings_or_exit() -> Settings:
     try:
         return get_settings()
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"configuration error: {line}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,13 +1,15 @@
 """The worker process: every flow's workflows and activities on their task queues, the Schedules operators see,
 and the search attributes they filter by.
 
-- ``boxoffice-checkout``: checkout, refunds, webhooks (relay, late payment) and inventory (hold expiry).
+- ``boxoffice-checkout``: checkout, refunds, webhooks (relay, late payment), inventory (hold expiry) and the
+  gate (check-in sweep).
 - ``boxoffice-documents``: fulfilment (PDF, e-mail), CPU-heavy, so it can run on workers of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -36,20 +38,26 @@ from boxoffice.checkout.workflow import CheckoutWorkflow
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.fulfilment.activities import DocumentActivities
-from boxoffice.fulfilment.workflow import FulfillmentWorkflow
+from boxoffice.fulfilment.workflow import FulfillmentWorkflow, MessageWorkflow
+from boxoffice.gate.activities import GateActivities
+from boxoffice.gate.contract import CHECKIN_SWEEP_SCHEDULE_ID, SweepInput
+from boxoffice.gate.workflow import CheckinSweepWorkflow
 from boxoffice.inventory.activities import InventoryActivities
 from boxoffice.inventory.contract import HOLD_EXPIRY_SCHEDULE_ID, ExpireHoldsInput
 from boxoffice.inventory.workflow import HoldExpiryWorkflow
 from boxoffice.logging import get_logger
-from boxoffice.mail import Mailer
+from boxoffice.messaging import Mailer
+from boxoffice.metrics import sdk_runtime, serve_worker_metrics
 from boxoffice.payments.providers import Providers
 from boxoffice.refunds.activities import RefundActivities
 from boxoffice.refunds.workflow import RefundWorkflow
+from boxoffice.sandbox.links import checkout_complete_url
 from boxoffice.storage import storage_from_url
-from boxoffice.temporal import connect
+from boxoffice.temporal import connect_checked
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
 from boxoffice.ticketing.keyring import KeyRing
 from boxoffice.ticketing.pdf import font_subsetter
+from boxoffice.tracing import process_tracing
 from boxoffice.webhooks.activities import RelayActivities
 from boxoffice.webhooks.contract import WEBHOOK_RELAY_SCHEDULE_ID, RelayInput
 from boxoffice.webhooks.workflow import LatePaymentWorkflow, WebhookRelayWorkflow
@@ -78,6 +86,10 @@ class Workers(list[Worker]):
         """After the workers have shut down: stop the PDF renderer process."""
         self.documents.close()
 
+    async def aclose(self) -> None:
+        """After the workers have shut down: stop the PDF renderer process and close the document storage."""
+        await self.documents.aclose()
+
 
 def build_workers(
     client: Client,
@@ -86,8 +98,10 @@ def build_workers(
     *,
     providers: Providers | None = None,
     overrides: dict[str, Callable[..., Any]] | None = None,
+    queues: str = "all",
 ) -> Workers:
-    """The checkout worker and the documents worker, on the task queues named in ``settings``.
+    """The checkout worker and the documents worker, on the task queues named in ``settings`` (``queues``:
+    ``all``, or only ``checkout`` or ``documents``, so each can run on machines of its own).
 
     PDFs are rendered in a child process (started on first use); call ``close()`` after the workers stop.
     """
@@ -95,19 +109,33 @@ def build_workers(
     providers = providers or Providers(settings)
     issuer = KeyedTicketIssuer(KeyRing.load_or_create(settings.signing_key_file))
     orders = OrderActivities(db, issuer, settings.documents_task_queue)
-    payments = PaymentActivities(db, providers, settings.public_url)
-    refunds = RefundActivities(db, providers)
+    payments = PaymentActivities(db, providers, settings.public_url, settings.jwt_secret)
+    refunds = RefundActivities(db, providers, settings.documents_task_queue)
     inventory = InventoryActivities(db)
     relay = RelayActivities(db, settings.checkout_task_queue)
+    gate = GateActivities(db, settings.documents_task_queue)
     documents = DocumentActivities(
         db,
         storage_from_url(settings.resolved_storage_url, settings.s3_endpoint_url),
-        Mailer(settings.smtp_url, settings.outbox_dir),
+        Mailer(settings.smtp_url, settings.outbox_dir, settings.mail_from, settings.mail_reply_to),
+        # The order status page is signed (issue 10: only the buyer's link shows it), unless BOXOFFICE_ORDER_URL
+        # sends buyers elsewhere.
+        order_url=settings.order_link
+        if settings.order_url
+        else functools.partial(checkout_complete_url, settings.public_url, settings.jwt_secret),
+        locale=settings.locale,
     )
     checkout = Worker(
         client,
         task_queue=settings.checkout_task_queue,
-        workflows=[CheckoutWorkflow, RefundWorkflow, LatePaymentWorkflow, WebhookRelayWorkflow, HoldExpiryWorkflow],
+        workflows=[
+            CheckoutWorkflow,
+            RefundWorkflow,
+            LatePaymentWorkflow,
+            WebhookRelayWorkflow,
+            HoldExpiryWorkflow,
+            CheckinSweepWorkflow,
+        ],
         activities=_with_overrides(
             [
                 orders.open_order,
@@ -123,6 +151,8 @@ def build_workers(
                 refunds.check_refund,
                 inventory.expire_holds,
                 relay.relay_webhooks,
+                gate.mark_used_tickets,
+                gate.notify_voided_tickets,
             ],
             overrides,
         ),
@@ -133,15 +163,23 @@ def build_workers(
     docs = Worker(
         client,
         task_queue=settings.documents_task_queue,
-        workflows=[FulfillmentWorkflow],
+        workflows=[FulfillmentWorkflow, MessageWorkflow],
         activities=_with_overrides(
-            [documents.render_ticket_pdf, documents.email_tickets, documents.mark_fulfilled], overrides
+            [
+                documents.render_ticket_pdf,
+                documents.send_message,
+                documents.record_message_sent,
+                documents.email_tickets,
+                documents.mark_fulfilled,
+            ],
+            overrides,
         ),
         # WeasyPrint is CPU-bound and renders in one child process (DocumentActivities): two (local) activities
         # at a time keep it busy (one renders while the other reads the order, stores the PDF or sends mail).
         max_concurrent_local_activities=2,
     )
-    return Workers([checkout, docs], documents)
+    chosen = [w for name, w in (("checkout", checkout), ("documents", docs)) if queues in ("all", name)]
+    return Workers(chosen, documents)
 
 
 # --- Schedules and search attributes ------------------------------------------------------------------------
@@ -208,6 +246,14 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         task_queue=settings.checkout_task_queue,
         every_seconds=WEBHOOK_RELAY_EVERY_SECONDS,
     )
+    await ensure_schedule(  # the gate (issue 9): admitted tickets of ended events become used; void messages
+        client,
+        CHECKIN_SWEEP_SCHEDULE_ID,
+        CheckinSweepWorkflow.run,
+        SweepInput(),
+        task_queue=settings.checkout_task_queue,
+        every_seconds=settings.gate_sweep_interval_seconds,
+    )
 
 
 # --- the process --------------------------------------------------------------------------------------------
@@ -230,14 +276,29 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM, then shut down gracefully."""
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
-    db = Database(settings.resolved_database_url)
-    await ensure_schedules(client, settings)
+async def run_worker(settings: Settings, queues: str | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then shut down gracefully. ``TemporalStartupError`` if Temporal is unreachable or
+    the namespace is missing; ``MetricsUnavailable`` if a metrics port is taken. ``queues`` (default: the setting)
+    picks the task queues served; a documents-only worker leaves the Schedules to the checkout workers."""
+    queues = queues or settings.worker_queues
+    # Issue 11: the SDK's own worker metrics, this process's boxoffice_* series, and traces when OTEL_* asks.
+    tracing = process_tracing("boxoffice-worker")
+    runtime = sdk_runtime(settings.metrics_host, settings.sdk_metrics_port) if settings.sdk_metrics_port else None
+    client = await connect_checked(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        interceptors=tracing.interceptors() if tracing else (),
+        runtime=runtime,
+    )
+    if settings.metrics_port:
+        serve_worker_metrics(settings.metrics_host, settings.metrics_port)  # a daemon thread, gone with the process
+    db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    if queues != "documents":
+        await ensure_schedules(client, settings)
     providers = Providers(settings)
-    workers = build_workers(client, db, settings, providers=providers)
-    workers.documents.start()
+    workers = build_workers(client, db, settings, providers=providers, queues=queues)
+    if queues != "checkout":
+        workers.documents.start()
     stop = stop_on_signals()
     log.info("worker started", task_queues=[w.task_queue for w in workers], temporal=settings.temporal_address)
     if font_subsetter() != "harfbuzz":
@@ -247,6 +308,8 @@ async def run_worker(settings: Settings) -> None:
         )
     await serve(workers, stop)
     log.info("worker stopped")
-    workers.close()
+    await workers.aclose()
     await providers.aclose()
     await db.dispose()
+    if tracing is not None:
+        tracing.shutdown()  # export the spans still buffered

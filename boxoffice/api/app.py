@@ -10,13 +10,15 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from boxoffice.api import health, problems
-from boxoffice.api.middleware import RequestContext
+from boxoffice.api.middleware import BodyLimit, RequestContext
+from boxoffice.attendees import routes as attendees
 from boxoffice.books import routes as books
 from boxoffice.catalogue import routes as catalogue
 from boxoffice.checkout import routes as checkout
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.fulfilment import routes as fulfilment
+from boxoffice.gate import routes as gate
 from boxoffice.inventory import routes as inventory
 from boxoffice.payments.providers import Providers
 from boxoffice.refunds import routes as refunds
@@ -24,6 +26,7 @@ from boxoffice.sandbox import routes as sandbox
 from boxoffice.storage import storage_from_url
 from boxoffice.temporal import TemporalHandle
 from boxoffice.ticketing.keyring import KeyRing
+from boxoffice.tracing import Tracing, process_tracing
 from boxoffice.webhooks import routes as webhooks
 
 
@@ -34,15 +37,24 @@ def create_app(
     temporal: Client | None = None,
     outbound: httpx.AsyncClient | None = None,
     providers: Providers | None = None,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """Build the app. ``db``, ``temporal``, the outbound HTTP client (the sandbox posts its webhooks with it)
-    and ``providers`` may be injected (tests); otherwise they are made in the lifespan."""
+    and ``providers`` may be injected (tests); otherwise they are made in the lifespan. ``tracing`` defaults to
+    the process's (on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set); an injected ``temporal`` client brings its own
+    interceptors."""
+    tracing = tracing or process_tracing("boxoffice-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned_db = db is None
-        app.state.db = db or Database(settings.resolved_database_url)
-        app.state.temporal = TemporalHandle(settings.temporal_address, settings.temporal_namespace, temporal)
+        app.state.db = db or Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+        app.state.temporal = TemporalHandle(
+            settings.temporal_address,
+            settings.temporal_namespace,
+            temporal,
+            interceptors=tracing.interceptors() if tracing else (),
+        )
         app.state.outbound = outbound or httpx.AsyncClient(timeout=httpx.Timeout(15, connect=5))
         app.state.providers = providers or Providers(settings)
         app.state.storage = storage_from_url(settings.resolved_storage_url, settings.s3_endpoint_url)
@@ -51,20 +63,27 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.storage.aclose()
             if owned_db:
                 await app.state.db.dispose()
             if outbound is None:
                 await app.state.outbound.aclose()
             if providers is None:
                 await app.state.providers.aclose()
+            if tracing is not None:
+                tracing.flush()  # the spans still buffered, before the process leaves
 
     app = FastAPI(title="Boxoffice", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.known_orgs = set()
     problems.install(app)
 
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside RequestContext: a 413 is counted
     app.add_middleware(RequestContext)
 
-    for module in (health, books, catalogue, inventory, checkout, refunds, fulfilment, webhooks, sandbox):
+    app.include_router(gate.router)  # issue 9; first: POST /v1/scans is the hottest route at the doors
+    for module in (health, books, catalogue, inventory, checkout, refunds, fulfilment, attendees, webhooks, sandbox):
         app.include_router(module.router)
+    if tracing is not None:
+        tracing.instrument(app)  # issue 11: a server span per request, the parent of the workflow spans it starts
     return app

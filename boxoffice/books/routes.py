@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from boxoffice.api.deps import AdminUser, SessionDep
 from boxoffice.api.problems import responses
+from boxoffice.api.schemas import Offset, Text
 from boxoffice.books import reports
 from boxoffice.catalogue.rules import get_event
 
@@ -66,9 +67,9 @@ async def transactions(
     who: AdminUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
-    provider: str | None = None,
+    offset: Offset = 0,
+    status: Annotated[Text | None, Query(max_length=32)] = None,
+    provider: Annotated[Text | None, Query(max_length=32)] = None,
 ) -> list[dict[str, Any]]:
     return await reports.list_transactions(
         session, who.org_id, limit=limit, offset=offset, status=status, provider=provider
@@ -81,7 +82,7 @@ async def ledger(
     session: SessionDep,
     event_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     if event_id is not None:
         await get_event(session, who.org_id, event_id)

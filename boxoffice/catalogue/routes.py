@@ -10,7 +10,15 @@ from boxoffice.api.deps import AdminUser, CurrentUser, SessionDep
 from boxoffice.api.problems import responses
 from boxoffice.catalogue import rules
 from boxoffice.catalogue.rules import EventInput, PricingModel, TicketTypeInput
-from boxoffice.catalogue.schemas import AvailabilityOut, EventIn, EventOut, TicketTypeIn, TicketTypeOut, TicketTypePatch
+from boxoffice.catalogue.schemas import (
+    AvailabilityOut,
+    EventIn,
+    EventOut,
+    EventPatch,
+    TicketTypeIn,
+    TicketTypeOut,
+    TicketTypePatch,
+)
 from boxoffice.models.types import utcnow
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
@@ -31,6 +39,13 @@ async def list_events(who: CurrentUser, session: SessionDep) -> list[EventOut]:
 @router.get("/events/{event_id}", response_model=EventOut, responses=responses(401, 404, 422))
 async def get_event(event_id: uuid.UUID, who: CurrentUser, session: SessionDep) -> EventOut:
     return EventOut.model_validate(await rules.get_event(session, who.org_id, event_id))
+
+
+@router.patch("/events/{event_id}", response_model=EventOut, responses=responses(401, 403, 404, 422))
+async def update_event(event_id: uuid.UUID, body: EventPatch, who: AdminUser, session: SessionDep) -> EventOut:
+    event = await rules.update_event(session, who.org_id, event_id, body.model_dump(exclude_unset=True))
+    await session.commit()
+    return EventOut.model_validate(event)
 
 
 @router.post(

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pycountry
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from boxoffice.access import ensure_organization
 from boxoffice.errors import Conflict, NotFound, ValidationFailed
 from boxoffice.models import Event, TicketType
+from boxoffice.money import currency_code, format_money, max_minor
 
 
 class PricingModel(StrEnum):
@@ -50,10 +50,25 @@ def sales_open_sql(sales_start: Any, sales_end: Any, event_ends_at: Any, now: An
 
 
 def check_currency(code: str) -> str:
-    code = code.upper()
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValidationFailed(f"{code!r} is not an ISO 4217 currency", code="invalid_currency")
-    return code
+    """The upper-case ISO 4217 code, if it is a currency with a minor unit (ISO's own list, via ``money``); a code
+    that is not one (``XYZ``), or has no minor unit (``XAU``, ``XXX``), is refused with ``invalid_currency``."""
+    try:
+        return currency_code(code)
+    except ValueError as exc:
+        raise ValidationFailed(f"{code.upper()!r}: {exc}", code="invalid_currency") from None
+
+
+# The most a price (or fixed fee) may be, in whole units of the event's currency: the same bound for ¥, R and KWD,
+# however many decimals their minor unit has (issue 12). The API's schema bounds minor units as well.
+MAX_PRICE_UNITS = 1_000_000
+
+
+def check_price_limit(amounts: list[int | None], currency: str) -> None:
+    """Refuse (``price_too_high``) an amount above ``MAX_PRICE_UNITS`` whole units of ``currency``."""
+    limit = max_minor(currency, MAX_PRICE_UNITS)
+    if any(a is not None and a > limit for a in amounts):
+        shown = format_money(limit, currency)
+        raise ValidationFailed(f"a price cannot exceed {shown}", code="price_too_high", max_minor_units=limit)
 
 
 def check_timezone(name: str) -> str:
@@ -74,6 +89,7 @@ class EventInput:
     timezone: str = "UTC"
     service_fee_bps: int = 0
     service_fee_fixed_cents: int = 0
+    checkin_policy: str = "single_entry"  # the gate (issue 9)
 
 
 async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> Event:
@@ -81,6 +97,7 @@ async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> 
         raise ValidationFailed("ends_at must be after starts_at", code="event_ends_before_start")
     if not 0 <= data.service_fee_bps <= 10_000 or data.service_fee_fixed_cents < 0:
         raise ValidationFailed("service fee must be 0–10000 bps and a non-negative fixed part", code="invalid_fee")
+    check_price_limit([data.service_fee_fixed_cents], check_currency(data.currency))
     await ensure_organization(session, org_id)
     event = Event(
         organization_id=org_id,
@@ -92,8 +109,18 @@ async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> 
         currency=check_currency(data.currency),
         service_fee_bps=data.service_fee_bps,
         service_fee_fixed_cents=data.service_fee_fixed_cents,
+        checkin_policy=data.checkin_policy,
     )
     session.add(event)
+    await session.flush()
+    return event
+
+
+async def update_event(session: AsyncSession, org_id: str, event_id: uuid.UUID, changes: dict[str, object]) -> Event:
+    """Apply ``changes`` (today: the check-in policy, which the schema validates) to the organisation's event."""
+    event = await get_event(session, org_id, event_id)
+    for field, value in changes.items():
+        setattr(event, field, value)
     await session.flush()
     return event
 
@@ -123,6 +150,7 @@ class TicketTypeInput:
     max_per_order: int | None = None
     sales_start: datetime | None = None
     sales_end: datetime | None = None
+    checkin_policy: str | None = None  # the gate (issue 9): None follows the event's
 
 
 # What a PATCH may not set to null (the others, such as max_per_order or a sales bound, are cleared by null).
@@ -134,6 +162,7 @@ def validate_ticket_type(tt: TicketTypeInput | TicketType, event: Event, *, sold
     prices = [tt.base_price_cents, tt.minimum_price_cents, tt.suggested_price_cents]
     if any(p is not None and p < 0 for p in prices):
         raise ValidationFailed("prices cannot be negative", code="negative_price")
+    check_price_limit(prices, event.currency)
     if tt.capacity < 0:
         raise ValidationFailed("capacity cannot be negative", code="invalid_capacity")
     if tt.capacity < sold:

@@ -3,8 +3,11 @@ cancel and give the seats back (compensations), and start fulfilment."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlmodel import col
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -20,8 +23,11 @@ from boxoffice.checkout.issuing import TicketIssuer
 from boxoffice.db import Database
 from boxoffice.errors import Conflict
 from boxoffice.failures import typed_errors
-from boxoffice.fulfilment.contract import FULFILLMENT_WORKFLOW, FulfillmentInput, fulfillment_workflow_id
+from boxoffice.fulfilment.client import send_message
+from boxoffice.fulfilment.contract import FULFILLMENT_WORKFLOW, FulfillmentInput, MessageInput, fulfillment_workflow_id
 from boxoffice.inventory.holds import release_order_holds
+from boxoffice.models import Order, Transaction
+from boxoffice.models.states import OrderStatus
 from boxoffice.models.types import utcnow
 
 
@@ -56,12 +62,30 @@ class OrderActivities:
 
     @activity.defn(name="cancel_order")
     async def cancel_order(self, inp: CancelOrderInput) -> str:
-        """Compensation: cancel the pending order, fail its transaction, release its holds. Idempotent."""
+        """Compensation: cancel the pending order, fail its transaction, release its holds, and tell a buyer who
+        had reached the payment page (once per order: the message run's id is the order's). Idempotent."""
         try:
             async with self.db.transaction() as session:
-                return await orders.cancel_order(session, inp.order_id, reason=inp.reason, now=utcnow())
+                status = await orders.cancel_order(session, inp.order_id, reason=inp.reason, now=utcnow())
         except Conflict as exc:  # already paid: nothing to cancel (the workflow decides what follows)
             return exc.code
+        if await self._reached_payment_unpaid(inp.order_id):
+            message = MessageInput(kind="cancellation", order_id=inp.order_id, key=inp.order_id, reason=inp.reason)
+            await send_message(activity.client(), message, task_queue=self.documents_task_queue)
+        return status
+
+    async def _reached_payment_unpaid(self, order_id: str) -> bool:
+        """The order is cancelled, its payment page was handed to the buyer, and no money was captured (captured
+        money is given back by a refund, whose own message tells the buyer)."""
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(col(Order.status), col(Transaction.payment_url), col(Transaction.captured_amount))
+                    .join(Transaction, col(Transaction.order_id) == col(Order.id))
+                    .where(col(Order.id) == uuid.UUID(order_id))
+                )
+            ).first()
+        return row is not None and row[0] == OrderStatus.CANCELLED and bool(row[1]) and not row[2]
 
     @activity.defn(name="release_order_holds")
     async def release_order_holds(self, order_id: str) -> int:

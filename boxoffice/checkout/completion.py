@@ -12,6 +12,7 @@ from sqlalchemy import and_, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice import metrics
 from boxoffice.books import ledger
 from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.issuing import TicketIssuer, issue_tickets
@@ -81,6 +82,8 @@ async def complete_order(
     await move_seats(session, per_type, held=-1, sold=+1)
     # Tickets are issued only here, in the transaction that makes the order paid: a pending order has none.
     tickets = await issue_tickets(session, order, lines, event, issuer, now, check_existing=False)
+    # The payment page was recorded when the transaction became pending (its last change until now).
+    page_at = txn.updated_at if txn is not None and txn.status == TransactionStatus.PENDING else None
     if order.total_amount > 0:
         assert txn is not None
         txn.status = TransactionStatus.SUCCEEDED
@@ -103,4 +106,13 @@ async def complete_order(
     order.fulfillment_status = FulfillmentStatus.ISSUED
     order.paid_at = order.updated_at = now
     await session.flush()
+    _count_sale(session, metrics.code(order.provider), len(tickets), metrics.seconds_between(page_at, now))
     return [t.id for t in tickets]
+
+
+def _count_sale(session: AsyncSession, provider: str, tickets: int, waited: float | None) -> None:
+    """Issue 11: a paid checkout, its tickets and its payment wait, counted once the sale commits."""
+    metrics.on_commit(session, metrics.CHECKOUTS_PAID.labels(provider).inc)
+    metrics.on_commit(session, lambda: metrics.TICKETS_ISSUED.inc(tickets))
+    if waited is not None:
+        metrics.on_commit(session, lambda: metrics.PAYMENT_WAIT.labels(provider, "paid").observe(waited))

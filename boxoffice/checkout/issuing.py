@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.models import Attendee, Event, Order, OrderLine, Ticket
 from boxoffice.models.states import TicketStatus
-from boxoffice.ticketing.tokens import validity_end
+from boxoffice.ticketing.tokens import decode_payload, validity_end
 
 TICKET_NAMESPACE = uuid.UUID("5b0c3f0e-7d4a-4c1e-9a53-2f0d1b9e6a10")
 
@@ -53,6 +53,7 @@ async def issue_tickets(
             return list(existing)
     people = list(order.attendees) or []
     tickets: list[Ticket] = []
+    valid_until = validity_end(event.ends_at)
     seat = 0
     for line in sorted(lines, key=lambda ln: ln.position):
         for i in range(line.quantity):
@@ -61,6 +62,7 @@ async def issue_tickets(
             attendee = Attendee(order_id=order.id, name=person["name"], email=person["email"])
             session.add(attendee)
             tid = ticket_id_for(line.id, i)
+            payload = issuer.payload_for(tid, event.id, order.organization_id, valid_until, now)
             tickets.append(
                 Ticket(
                     id=tid,
@@ -73,11 +75,12 @@ async def issue_tickets(
                     user_id=order.user_id,
                     attendee_id=attendee.id,
                     ticket_code=issuer.code_for(tid),
-                    qr_payload=issuer.payload_for(
-                        tid, event.id, order.organization_id, validity_end(event.ends_at), now
-                    ),
+                    qr_payload=payload,
                     status=TicketStatus.ACTIVE,
                     price_cents=line.unit_price_cents,
+                    # The gate (issue 9): which key signed it and until when, for keys.json and the gate bundles.
+                    signing_kid=decode_payload(payload).kid,
+                    valid_until=valid_until,
                 )
             )
     session.add_all(tickets)

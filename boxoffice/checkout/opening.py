@@ -12,6 +12,7 @@ from sqlalchemy import and_, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice import metrics
 from boxoffice.checkout import pricing
 from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.contract import CheckoutInput, OpenOrderResult
@@ -21,6 +22,8 @@ from boxoffice.inventory.holds import check_claimable
 from boxoffice.models import Event, Hold, Order, OrderLine, TicketType, Transaction
 from boxoffice.models.states import HoldStatus, PaymentStatus
 from boxoffice.payments.base import payment_reference
+
+ATTENDEES_MISMATCH = "AttendeesMismatch"  # the failure's type inside Temporal (open_order checks it again)
 
 
 def hold_ids(inp: CheckoutInput) -> list[uuid.UUID]:
@@ -55,7 +58,23 @@ def _check(ids: list[uuid.UUID], found: dict[uuid.UUID, Hold], inp: CheckoutInpu
         raise CheckoutFailure(
             E.MIXED_EVENTS, "all holds of a checkout must be for one event", code="mixed_events", status=422
         )
-    return [found[i] for i in ids]
+    holds = [found[i] for i in ids]
+    check_attendees(inp, sum(h.quantity for h in holds))
+    return holds
+
+
+def check_attendees(inp: CheckoutInput, tickets: int) -> None:
+    """The attendee list names one person per ticket, in the order of the holds' seats, or is absent (empty):
+    every ticket is then the buyer's. Any other length is refused (422 ``attendees_mismatch``), never trimmed."""
+    if inp.attendees and len(inp.attendees) != tickets:
+        raise CheckoutFailure(
+            ATTENDEES_MISMATCH,
+            f"{len(inp.attendees)} attendees for {tickets} tickets: give one per ticket, or none",
+            code="attendees_mismatch",
+            status=422,
+            tickets=tickets,
+            attendees=len(inp.attendees),
+        )
 
 
 async def precheck(session: AsyncSession, inp: CheckoutInput, now: datetime) -> tuple[Event, pricing.Quote]:
@@ -183,6 +202,7 @@ async def open_order(
         )
         session.add(txn)
     await session.flush()
+    metrics.on_commit(session, metrics.CHECKOUTS_STARTED.labels(metrics.code(order.provider)).inc)  # a new order only
     draft = payment_draft(order, txn, event.name, lines) if txn is not None else None
     return OpenOrderResult(summary=summary(order, txn), payment=draft)
 

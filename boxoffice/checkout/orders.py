@@ -14,6 +14,7 @@ from sqlalchemy import case, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice import metrics
 from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.contract import OrderSummary, PaymentDraft, PaymentLine
 from boxoffice.errors import BoxofficeError, Conflict
@@ -99,7 +100,8 @@ async def cancel_order(session: AsyncSession, order_id: str, *, reason: str, now
         return "absent"  # the order was never created: releasing the holds was all there was to undo
     if order.status in (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.REFUNDED):
         raise Conflict(f"order is {order.status}", code="order_not_cancellable")
-    if order.status == OrderStatus.PENDING:
+    cancelling = order.status == OrderStatus.PENDING
+    if cancelling:
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = order.updated_at = now
         order.cancel_reason = reason
@@ -107,12 +109,22 @@ async def cancel_order(session: AsyncSession, order_id: str, *, reason: str, now
         if order.payment_status == PaymentStatus.PENDING:
             order.payment_status = PaymentStatus.FAILED
     txn = await get_transaction(session, order_id)
+    if cancelling:  # issue 11: counted once it commits; a repeat finds it cancelled and counts nothing
+        page_at = txn.updated_at if txn is not None and txn.status == TransactionStatus.PENDING else None
+        waited = metrics.seconds_between(page_at, now)
+        _count_cancel(session, metrics.code(order.provider), metrics.code(reason), waited)
     if txn is not None and txn.status in (TransactionStatus.INITIATED, TransactionStatus.PENDING):
         txn.status = TransactionStatus.FAILED
         txn.failure_reason = reason
         txn.updated_at = now
     await session.flush()
     return order.status
+
+
+def _count_cancel(session: AsyncSession, provider: str, reason: str, waited: float | None) -> None:
+    metrics.on_commit(session, metrics.CHECKOUTS_CANCELLED.labels(provider, reason).inc)
+    if waited is not None:  # the buyer had the payment page: how long until it was decided
+        metrics.on_commit(session, lambda: metrics.PAYMENT_WAIT.labels(provider, reason).observe(waited))
 
 
 def ensure_currency(provider: PaymentProvider, currency: str) -> None:

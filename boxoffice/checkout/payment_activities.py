@@ -15,11 +15,13 @@ from boxoffice.failures import typed_errors
 from boxoffice.models.types import utcnow
 from boxoffice.payments.base import LineItem, PaymentRequest
 from boxoffice.payments.providers import Providers
+from boxoffice.sandbox.links import checkout_complete_url
 
 
 class PaymentActivities:
-    def __init__(self, db: Database, providers: Providers, public_url: str):
-        self.db, self.providers, self.public_url = db, providers, public_url
+    def __init__(self, db: Database, providers: Providers, public_url: str, link_secret: str):
+        """``link_secret`` signs the page buyers return to (``sandbox.links``): the API's JWT secret."""
+        self.db, self.providers, self.public_url, self.link_secret = db, providers, public_url, link_secret
 
     @activity.defn(name="initiate_payment")
     async def initiate_payment(self, inp: InitiatePaymentInput) -> PaymentSessionResult:
@@ -37,7 +39,7 @@ class PaymentActivities:
             draft = inp.payment
             provider = self.providers.get(draft.provider)
             orders.ensure_currency(provider, draft.currency)
-            back = inp.return_url or f"{self.public_url}/checkout/complete?order_id={inp.order_id}"
+            back = inp.return_url or checkout_complete_url(self.public_url, self.link_secret, inp.order_id)
             req = PaymentRequest(
                 order_id=inp.order_id,
                 reference=draft.reference,

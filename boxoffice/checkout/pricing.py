@@ -3,7 +3,7 @@
 fixed: the ticket type's price (a buyer-chosen price is refused); pay_what_you_want: the buyer's price, at
 least the minimum, else the suggested price (else the minimum); free: 0. A per-event service fee
 (basis points of the subtotal, rounded half up, plus a fixed part) applies to orders with a paid subtotal.
-A tip is added as given. An order whose total is 0 needs no payment.
+A tip is added as given. An order whose total is 0 needs no payment; one above ``MAX_ORDER_TOTAL`` is refused.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class Quote:
 
 
 MAX_UNIT_PRICE = 100_000_000
+# The money range (issue 10): amounts are PostgreSQL INTEGER columns (orders, lines, transactions, refunds,
+# tickets, the ledger), so one order may charge at most 2**31 - 1 minor units, checked here, where every total is
+# made, before anything is stored. That is 21,474,836.47 in a two-decimal currency: above what the providers take
+# in one charge (Stripe 99,999,999 minor units), so no payable order is refused, and BIGINT columns would only
+# admit orders that no provider could charge.
+MAX_ORDER_TOTAL = 2**31 - 1
 
 
 def unit_price(item: PricedItem, chosen: int | None) -> int:
@@ -96,4 +102,13 @@ def quote(
         lines.append(QuoteLine(item.key, item.name, item.quantity, price, price * item.quantity))
     subtotal = sum(line.line_total_cents for line in lines)
     fee = (subtotal * fee_bps + 5_000) // 10_000 + fee_fixed_cents if subtotal > 0 else 0
-    return Quote(tuple(lines), subtotal, fee, tip_cents, subtotal + fee + tip_cents)
+    total = subtotal + fee + tip_cents
+    if total > MAX_ORDER_TOTAL:  # every part (a line, the subtotal, the fee, the tip) is at most the total
+        raise ValidationFailed(
+            f"the order's total of {total} (tickets {subtotal}, fee {fee}, tip {tip_cents}) exceeds the most one "
+            f"order can charge, {MAX_ORDER_TOTAL}",
+            code="order_total_too_large",
+            total_amount=total,
+            max_total_amount=MAX_ORDER_TOTAL,
+        )
+    return Quote(tuple(lines), subtotal, fee, tip_cents, total)

@@ -14,6 +14,7 @@ from sse_starlette.sse import EventSourceResponse
 from boxoffice.access import get_visible_order
 from boxoffice.api.deps import BuyerUser, CurrentUser, DbDep, SessionDep, SettingsDep, TemporalClientDep
 from boxoffice.api.problems import responses
+from boxoffice.api.schemas import Offset, Text
 from boxoffice.checkout import requests, views
 from boxoffice.checkout.client import cancel_checkout
 from boxoffice.checkout.schemas import CheckoutIn, CheckoutOut
@@ -42,7 +43,7 @@ async def create_checkout(
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalClientDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=255)] = None,
 ) -> CheckoutOut:
     providers = request.app.state.providers
     return await requests.create_checkout(session, client, settings, providers, who, body, idempotency_key)
@@ -54,11 +55,12 @@ async def list_orders(
     session: SessionDep,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
+    offset: Offset = 0,
+    status: Annotated[Text | None, Query(max_length=32)] = None,
+    email: Annotated[Text | None, Query(max_length=320, description="only orders whose buyer has this e-mail")] = None,
 ) -> list[OrderOut]:
     await db.snapshot(session)
-    orders = await views.list_orders(session, who, limit=limit, offset=offset, status=status)
+    orders = await views.list_orders(session, who, limit=limit, offset=offset, status=status, email=email)
     return [await views.order_view(session, o) for o in orders]
 
 

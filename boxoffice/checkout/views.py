@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +36,7 @@ class OrderTicketOut(BaseModel):
     status: str
     ticket_type_id: uuid.UUID
     attendee_name: str | None
+    attendee_email: str | None = None
 
 
 class PaymentOut(BaseModel):
@@ -74,11 +75,21 @@ class OrderOut(BaseModel):
 
 
 async def list_orders(
-    session: AsyncSession, who: Principal, *, limit: int, offset: int, status: str | None = None
+    session: AsyncSession,
+    who: Principal,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    email: str | None = None,
 ) -> list[Order]:
+    """The orders ``who`` may see, newest first; ``email``: only those whose buyer has that address (any case)."""
     stmt = select(Order).where(visible_to(who, Order))
     if status:
         stmt = stmt.where(col(Order.status) == status)
+    if email:
+        # lower(buyer_email) within the organisation: the index ix_orders_org_buyer_email
+        stmt = stmt.where(func.lower(col(Order.buyer_email)) == email.strip().lower())
     rows = await session.execute(stmt.order_by(col(Order.created_at).desc()).limit(limit).offset(offset))
     return list(rows.scalars())
 
@@ -89,7 +100,7 @@ async def order_view(session: AsyncSession, order: Order) -> OrderOut:
         select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.position))
     )
     tickets = await session.execute(
-        select(Ticket, col(Attendee.name))
+        select(Ticket, col(Attendee.name), col(Attendee.email))
         .outerjoin(Attendee, col(Attendee.id) == col(Ticket.attendee_id))
         .where(col(Ticket.order_id) == order.id)
         .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
@@ -110,9 +121,14 @@ async def order_view(session: AsyncSession, order: Order) -> OrderOut:
         lines=[LineOut.model_validate(ln, from_attributes=True) for ln in lines.scalars()],
         tickets=[
             OrderTicketOut(
-                id=t.id, ticket_code=t.ticket_code, status=t.status, ticket_type_id=t.ticket_type_id, attendee_name=n
+                id=t.id,
+                ticket_code=t.ticket_code,
+                status=t.status,
+                ticket_type_id=t.ticket_type_id,
+                attendee_name=n,
+                attendee_email=e,
             )
-            for t, n in tickets.all()
+            for t, n, e in tickets.all()
         ],
         transaction=None if txn is None else PaymentOut.model_validate(txn, from_attributes=True),
         created_at=order.created_at,

@@ -18,9 +18,12 @@ from sqlalchemy import and_, bindparam, insert, null, or_, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice import metrics
 from boxoffice.auth import Principal
 from boxoffice.catalogue.rules import sales_open_sql, sales_refusal
-from boxoffice.errors import Conflict, NotFound, SoldOut, ValidationFailed
+from boxoffice.errors import BoxofficeError, Conflict, NotFound, SoldOut, ValidationFailed
+from boxoffice.inventory import buyer_limits
+from boxoffice.inventory.buyer_limits import BuyerLimits
 from boxoffice.models import Event, Hold, TicketType
 from boxoffice.models.states import HoldStatus, sources_of
 from boxoffice.models.types import UTCDateTime
@@ -60,7 +63,7 @@ _INSERT = insert(_H)
 _AVAILABLE = select(_TT.c.capacity - _TT.c.held - _TT.c.sold).where(_TT.c.id == bindparam("tt_id"))
 
 
-def _take_and_insert() -> Any:
+def _take_and_insert(capped: bool = False) -> Any:
     """PostgreSQL: every rule of a hold (organisation, sales window, per-order limit, seats left) and the insert in
     one statement. The hot row's lock is held for the shortest time and a successful hold costs one round trip
     plus the commit; only a refused one pays for the lookup that says why. (Bind names differ from column names:
@@ -79,6 +82,7 @@ def _take_and_insert() -> Any:
             or_(_TT.c.max_per_order.is_(None), quantity <= _TT.c.max_per_order),
             sales_open_sql(_TT.c.sales_start, _TT.c.sales_end, _EV.c.ends_at, created_at),
             _TT.c.held + _TT.c.sold + quantity <= _TT.c.capacity,
+            *_buyer_cap(capped, p("organization_id"), p("user_id"), quantity, (p("per_type"), p("per_event"))),
         )
         .values(held=_TT.c.held + quantity)
         .returning(_TT.c.id, _TT.c.event_id)
@@ -102,14 +106,27 @@ def _take_and_insert() -> Any:
     return insert(_H).from_select(columns, row).returning(_H.c.event_id)
 
 
+def _buyer_cap(capped: bool, org: Any, user: Any, quantity: Any, limits: Any) -> list[Any]:
+    """The per-buyer cap as one more condition of the hot statement (issue 10), only when a cap is set."""
+    return [buyer_limits.may_hold_sql(org, user, _TT.c.event_id, _TT.c.id, quantity, limits)] if capped else []
+
+
 _TAKE_AND_INSERT = _take_and_insert()
+_TAKE_AND_INSERT_CAPPED = _take_and_insert(capped=True)
 
 
 async def _refusal(
-    conn: Any, who: Principal, ticket_type_id: uuid.UUID, quantity: int, now: datetime, *, only_rules: bool = False
+    conn: Any,
+    who: Principal,
+    ticket_type_id: uuid.UUID,
+    quantity: int,
+    now: datetime,
+    *,
+    only_rules: bool = False,
+    limits: BuyerLimits = BuyerLimits(),
 ) -> Any:
-    """Raise the error for the first rule a hold breaks. With ``only_rules``, return the ticket type's row when no
-    rule but capacity could be at fault (the caller then takes the seats)."""
+    """Raise the error for the first rule a hold breaks (the buyer's cap last). With ``only_rules``, return the
+    ticket type's row when no rule but capacity could be at fault (the caller then takes the seats)."""
     row = (await conn.execute(_LOOKUP, {"tt_id": ticket_type_id})).first()
     if row is None or row.organization_id != who.org_id:
         raise NotFound("ticket type not found", code="ticket_type_not_found")
@@ -119,6 +136,7 @@ async def _refusal(
         )
     if (closed := sales_refusal(row.sales_start, row.sales_end, row.ends_at, now)) is not None:
         raise closed
+    await buyer_limits.check(conn, who.org_id, who.user_id, row.event_id, ticket_type_id, quantity, limits)
     if only_rules:
         return row
     available = max((await conn.execute(_AVAILABLE, {"tt_id": ticket_type_id})).scalar_one(), 0)
@@ -126,9 +144,38 @@ async def _refusal(
 
 
 async def create_hold(
-    session: AsyncSession, who: Principal, ticket_type_id: uuid.UUID, quantity: int, *, ttl_seconds: int, now: datetime
+    session: AsyncSession,
+    who: Principal,
+    ticket_type_id: uuid.UUID,
+    quantity: int,
+    *,
+    ttl_seconds: int,
+    now: datetime,
+    limits: BuyerLimits = BuyerLimits(),
 ) -> Hold:
-    """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` changing nothing."""
+    """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` (or ``HoldLimitReached``
+    when the buyer would hold more than ``limits`` allow) changing nothing. Counted (issue 11): a hold once the
+    caller commits it, a refusal at once by its code."""
+    try:
+        hold = await _take(session, who, ticket_type_id, quantity, ttl_seconds=ttl_seconds, now=now, limits=limits)
+    except BoxofficeError as exc:
+        metrics.HOLDS_REFUSED.labels(metrics.code(exc.code)).inc()
+        raise
+    metrics.on_commit(session, metrics.HOLDS_TAKEN.inc)
+    metrics.on_commit(session, lambda: metrics.HOLD_SEATS_TAKEN.inc(quantity))
+    return hold
+
+
+async def _take(
+    session: AsyncSession,
+    who: Principal,
+    ticket_type_id: uuid.UUID,
+    quantity: int,
+    *,
+    ttl_seconds: int,
+    now: datetime,
+    limits: BuyerLimits,
+) -> Hold:
     if quantity < 1:
         raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
     conn = await session.connection()
@@ -143,13 +190,16 @@ async def create_hold(
         "created_at": now,
     }
     if conn.dialect.name == "postgresql":
-        inserted = (await conn.execute(_TAKE_AND_INSERT, {f"p_{k}": v for k, v in values.items()})).first()
+        params = {f"p_{k}": v for k, v in values.items()}
+        if limits.any:
+            params.update(p_per_type=limits.per_ticket_type, p_per_event=limits.per_event)
+        inserted = (await conn.execute(_TAKE_AND_INSERT_CAPPED if limits.any else _TAKE_AND_INSERT, params)).first()
         if inserted is not None:
             return Hold(**values, event_id=inserted.event_id, order_id=None, ended_at=None)
-        await _refusal(conn, who, ticket_type_id, quantity, now)  # raises the rule that refused it
+        await _refusal(conn, who, ticket_type_id, quantity, now, limits=limits)  # raises the rule that refused it
         taken = False
     else:
-        row = await _refusal(conn, who, ticket_type_id, quantity, now, only_rules=True)
+        row = await _refusal(conn, who, ticket_type_id, quantity, now, only_rules=True, limits=limits)
         values["event_id"] = row.event_id
         taken = (await conn.execute(_TAKE, {"tt_id": ticket_type_id, "q": quantity})).first() is not None
         if taken:

@@ -12,6 +12,7 @@ from boxoffice.api.deps import BuyerUser, SessionDep, SettingsDep
 from boxoffice.api.problems import responses
 from boxoffice.api.schemas import Body
 from boxoffice.inventory import holds
+from boxoffice.inventory.buyer_limits import BuyerLimits
 from boxoffice.models.types import utcnow
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
@@ -35,8 +36,15 @@ class HoldOut(BaseModel):
 
 @router.post("", status_code=201, response_model=HoldOut, responses=responses(401, 403, 404, 409, 422))
 async def create_hold(body: HoldIn, who: BuyerUser, session: SessionDep, settings: SettingsDep) -> HoldOut:
+    limits = BuyerLimits(settings.buyer_hold_limit_per_ticket_type, settings.buyer_hold_limit_per_event)
     hold = await holds.create_hold(
-        session, who, body.ticket_type_id, body.quantity, ttl_seconds=settings.hold_ttl_seconds, now=utcnow()
+        session,
+        who,
+        body.ticket_type_id,
+        body.quantity,
+        ttl_seconds=settings.hold_ttl_seconds,
+        now=utcnow(),
+        limits=limits,
     )
     await session.commit()
     return HoldOut.model_validate(hold)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from boxoffice.models.catalogue import Event, Hold, Organization, TicketType
+from boxoffice.models.gate import Scan, TicketVoid
+from boxoffice.models.messages import SentMessage
 from boxoffice.models.orders import (
     Attendee,
     Journal,
@@ -68,8 +70,11 @@ __all__ = [
     "Organization",
     "Refund",
     "SandboxPayment",
+    "Scan",
+    "SentMessage",
     "Ticket",
     "TicketType",
+    "TicketVoid",
     "Transaction",
     "WebhookEvent",
     "metadata",

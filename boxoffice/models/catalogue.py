@@ -35,6 +35,8 @@ class Event(SQLModel, table=True):
     service_fee_bps: int = Field(default=0, ge=0)
     service_fee_fixed_cents: int = Field(default=0, ge=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The gate (issue 9): single_entry or reentry (after an exit scan); a ticket type may override it.
+    checkin_policy: str = Field(default="single_entry", sa_column=Column(String(16), nullable=False))
 
 
 class TicketType(SQLModel, table=True):
@@ -59,6 +61,8 @@ class TicketType(SQLModel, table=True):
     sales_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sales_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The gate (issue 9): null follows the event's check-in policy.
+    checkin_policy: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
 
     @property
     def available(self) -> int:

@@ -135,11 +135,18 @@ class Attendee(SQLModel, table=True):
     order_id: uuid.UUID = Field(foreign_key="orders.id", index=True)
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
+    # Delivery (issue 12): when the buyer last corrected the attendee (None: as bought); each correction is a cause
+    # of its own for the re-issued PDF and message.
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("order_line_id", "index_in_line", name="uq_tickets_line_index"),)
+    __table_args__ = (
+        UniqueConstraint("order_line_id", "index_in_line", name="uq_tickets_line_index"),
+        Index("ix_tickets_signing_kid_valid_until", "signing_kid", "valid_until"),  # which keys to publish
+        Index("ix_tickets_status_event", "status", "event_id"),  # admitted tickets of ended events become used
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     order_id: uuid.UUID = Field(foreign_key="orders.id", index=True)
@@ -159,6 +166,14 @@ class Ticket(SQLModel, table=True):
     last_gate_id: str | None = Field(default=None, max_length=64)
     scan_count: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The gate (issue 9). The payload's signing key and validity end, stored at issue so that keys.json and the
+    # gate bundles publish exactly the keys still needed. scanned_at and first_gate_id: the first admission;
+    # last_gate_id and last_scanned_at: the latest; inside: admitted and not scanned out since.
+    signing_kid: str | None = Field(default=None, max_length=8)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_gate_id: str | None = Field(default=None, max_length=64)
+    last_scanned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    inside: bool = False
 
 
 class LedgerEntry(SQLModel, table=True):

@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError
 
 from boxoffice.db import Database
 from boxoffice.failures import typed_errors
+from boxoffice.fulfilment.client import send_message
+from boxoffice.fulfilment.contract import MessageInput
 from boxoffice.models import Refund, Transaction
 from boxoffice.models.types import utcnow
 from boxoffice.payments.base import PaymentState, ProviderError, RefundResult, RefundState
@@ -20,8 +22,11 @@ from boxoffice.refunds.contract import RefundInput, RefundOutcome
 
 
 class RefundActivities:
-    def __init__(self, db: Database, providers: Providers):
-        self.db, self.providers = db, providers
+    """``documents_task_queue``: where the refund message to the buyer is sent from once a refund settles (none:
+    no message, for tests of the refund steps alone)."""
+
+    def __init__(self, db: Database, providers: Providers, documents_task_queue: str | None = None):
+        self.db, self.providers, self.documents_task_queue = db, providers, documents_task_queue
 
     @activity.defn(name="prepare_capture_refund")
     async def prepare_capture_refund(self, inp: RefundInput) -> bool:
@@ -104,8 +109,17 @@ class RefundActivities:
         async with self.db.session() as session:
             refund = await session.get(Refund, uuid.UUID(refund_id))
         if refund is not None and refund.status == "succeeded":
+            await self._announce(refund)  # a retry after the settling attempt failed to start the message
             return RefundOutcome(refund_id, "succeeded", refund.provider_refund_id)
         return None
+
+    async def _announce(self, refund: Refund) -> None:
+        """Tell the buyer about the settled refund, once (one message run per refund), with the order's PDF
+        re-rendered first so refunded tickets are marked in it."""
+        if self.documents_task_queue is None:
+            return
+        message = MessageInput(kind="refund", order_id=str(refund.order_id), key=str(refund.id), refresh_pdf=True)
+        await send_message(activity.client(), message, task_queue=self.documents_task_queue)
 
     async def _apply(
         self,
@@ -118,12 +132,15 @@ class RefundActivities:
     ) -> RefundOutcome:
         now = utcnow()
         async with self.db.transaction() as session:
+            settled: Refund | None = None
             if state is RefundState.SUCCEEDED:
-                await settlement.settle_refund(session, refund_id, provider_refund_id, now)
+                settled = await settlement.settle_refund(session, refund_id, provider_refund_id, now)
             elif state is RefundState.PENDING:
                 await settlement.mark_refund_pending(session, refund_id, provider_refund_id, now)
             else:
                 await settlement.mark_refund_failed(session, refund_id, error or "refused by the provider", now)
+        if settled is not None:
+            await self._announce(settled)
         if state is RefundState.FAILED and final:
             raise ApplicationError(f"the provider refused refund {refund_id}: {error}", type="RefundFailed")
         return RefundOutcome(refund_id, state.value, provider_refund_id, error)

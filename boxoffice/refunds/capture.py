@@ -18,8 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from boxoffice.books import ledger
 from boxoffice.errors import NotFound
 from boxoffice.models import Order, Refund, Transaction
-from boxoffice.models.states import OrderStatus, TransactionStatus
+from boxoffice.models.states import OrderStatus, RefundStatus, TransactionStatus
 from boxoffice.refunds.contract import CaptureRefund, auto_refund_id
+from boxoffice.refunds.settlement import count_refund
 
 SOLD = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.REFUNDED)
 
@@ -74,6 +75,7 @@ async def create_auto_refund(
     )
     session.add(refund)
     await session.flush()
+    count_refund(session, refund.kind, RefundStatus.REQUESTED)
     return refund
 
 

@@ -23,7 +23,8 @@ from boxoffice.access import get_visible_order
 from boxoffice.auth import Principal
 from boxoffice.errors import Conflict, ValidationFailed
 from boxoffice.models import Order, Refund, Ticket, Transaction
-from boxoffice.models.states import REFUND_IN_FLIGHT, OrderStatus, TicketStatus, TransactionStatus
+from boxoffice.models.states import REFUND_IN_FLIGHT, OrderStatus, RefundStatus, TicketStatus, TransactionStatus
+from boxoffice.refunds.settlement import count_refund
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3e2a-7d41-4f8e-9a63-2c1e8d7f4b90")
 REFUNDABLE_ORDERS = {OrderStatus.PAID, OrderStatus.FULFILLED}
@@ -118,6 +119,7 @@ async def request_refund(
     )
     session.add(refund)
     await session.flush()
+    count_refund(session, refund.kind, RefundStatus.REQUESTED)
     return refund
 
 

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from temporalio.common import TypedSearchAttributes
 
 from boxoffice.api.deps import AdminUser, SessionDep, SettingsDep, TemporalClientDep
 from boxoffice.api.problems import responses
-from boxoffice.api.schemas import Body
+from boxoffice.api.schemas import Body, Text, unique
 from boxoffice.errors import ServiceUnavailable
 from boxoffice.models import Order, Refund
 from boxoffice.models.types import utcnow
@@ -24,8 +24,14 @@ router = APIRouter(prefix="/v1", tags=["refunds"])
 
 
 class RefundIn(Body):
-    ticket_ids: list[str] | None = Field(default=None, max_length=500, description="all live tickets when absent")
-    reason: str | None = Field(default=None, max_length=500)
+    ticket_ids: Annotated[list[uuid.UUID], AfterValidator(unique)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="all live tickets when absent",
+        json_schema_extra={"uniqueItems": True},
+    )
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class RefundOut(BaseModel):
@@ -75,7 +81,7 @@ async def request_refund(
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalClientDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[Text | None, Header(max_length=255)] = None,
 ) -> RefundOut:
     """202 once the refund is recorded and its workflow started; the provider's confirmation settles it later.
     A repeat with the same Idempotency-Key returns the same refund."""
@@ -94,7 +100,7 @@ async def request_refund(
             session,
             who,
             order_id,
-            ticket_ids=body.ticket_ids,
+            ticket_ids=None if body.ticket_ids is None else [str(t) for t in body.ticket_ids],
             reason=body.reason,
             refund_id=requests.refund_id_for(order_id, idempotency_key),
             now=utcnow(),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from boxoffice import metrics
 from boxoffice.books import ledger
 from boxoffice.errors import NotFound
 from boxoffice.inventory.holds import move_seats
@@ -68,6 +69,7 @@ async def mark_refund_pending(
     assert refund is not None
     if refund.status in (RefundStatus.REQUESTED, RefundStatus.FAILED):
         refund.status = RefundStatus.PENDING
+        count_refund(session, refund.kind, RefundStatus.PENDING)
     refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
     refund.updated_at = now
 
@@ -76,10 +78,17 @@ async def mark_refund_failed(session: AsyncSession, refund_id: str, error: str, 
     refund = await session.get(Refund, uuid.UUID(refund_id), with_for_update=True)
     assert refund is not None
     if refund.status != RefundStatus.SUCCEEDED:
+        if refund.status != RefundStatus.FAILED:
+            count_refund(session, refund.kind, RefundStatus.FAILED)
         refund.status = RefundStatus.FAILED
         refund.failure_reason = error[:500]
         refund.provider_failures += 1
         refund.updated_at = now
+
+
+def count_refund(session: AsyncSession, kind: str, state: str) -> None:
+    """Issue 11: a refund reached ``state`` (requested, pending, succeeded, failed), counted once that commits."""
+    metrics.on_commit(session, metrics.REFUNDS.labels(metrics.code(kind), metrics.code(str(state))).inc)
 
 
 async def settle_refund(session: AsyncSession, refund_id: str, provider_refund_id: str | None, now: datetime) -> Refund:
@@ -93,6 +102,7 @@ async def settle_refund(session: AsyncSession, refund_id: str, provider_refund_i
     order = await session.get(Order, refund.order_id, with_for_update=True)
     assert txn is not None and order is not None
     refund.status = RefundStatus.SUCCEEDED
+    count_refund(session, refund.kind, RefundStatus.SUCCEEDED)
     refund.provider_refund_id = provider_refund_id or refund.provider_refund_id
     refund.updated_at = now
     txn.refunded_amount += refund.amount

@@ -21,9 +21,9 @@ class RelayActivities:
         delivered = failed = 0
         for inbox_id in await inbox.pending(self.db, utcnow() - timedelta(seconds=inp.older_than_seconds)):
             try:
-                await inbox.deliver(self.db, activity.client(), inbox_id, task_queue=self.task_queue)
+                await inbox.deliver(self.db, activity.client(), inbox_id, task_queue=self.task_queue, relay=True)
                 delivered += 1
             except Exception as exc:
                 failed += 1
-                await inbox.mark_failed_attempt(self.db, inbox_id, repr(exc))
+                await inbox.mark_failed_attempt(self.db, inbox_id, repr(exc), relay=True)
         return RelayResult(delivered=delivered, failed=failed)

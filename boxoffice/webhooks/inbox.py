@@ -8,8 +8,10 @@ has closed starts a ``LatePaymentWorkflow``, which refunds money taken for an or
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
+from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -18,13 +20,15 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from boxoffice import metrics
 from boxoffice.checkout.contract import checkout_workflow_id
 from boxoffice.db import Database
+from boxoffice.errors import ValidationFailed
 from boxoffice.logging import get_logger
 from boxoffice.models import Refund, Transaction, WebhookEvent
 from boxoffice.models.states import REFUND_IN_FLIGHT
 from boxoffice.models.types import utcnow
-from boxoffice.payments.base import EventKind, order_id_from_reference
+from boxoffice.payments.base import EventKind, InvalidSignature, PaymentProvider, order_id_from_reference
 from boxoffice.payments.base import WebhookEvent as ProviderEvent
 from boxoffice.refunds.contract import refund_workflow_id
 from boxoffice.webhooks.contract import (
@@ -36,12 +40,47 @@ from boxoffice.webhooks.contract import (
 )
 
 log = get_logger(__name__)
+_INBOX = WebhookEvent.__table__  # type: ignore[attr-defined]
 PAYMENT_KINDS = {EventKind.PAYMENT_SUCCEEDED, EventKind.PAYMENT_FAILED, EventKind.PAYMENT_EXPIRED}
 REFUND_KINDS = {EventKind.REFUND_SUCCEEDED, EventKind.REFUND_FAILED, EventKind.REFUND_PENDING}
 
 
+def check_storable(event: ProviderEvent) -> None:
+    """Refuse with 422 ``webhook_unusable``, recording nothing, an authentic event whose identifying fields the
+    inbox cannot hold: not text, NUL characters (PostgreSQL text cannot hold them) or longer than their column.
+    None of those could name an order or refund of ours (our references are ``bo-{uuid}``), so nothing is lost."""
+    for name in ("event_id", "raw_type", "reference", "provider_reference", "provider_refund_id"):
+        value = getattr(event, name)
+        if value is None and name not in ("event_id", "raw_type"):
+            continue
+        limit = 10_000 if name == "raw_type" else _INBOX.c[name].type.length  # raw_type is stored truncated
+        if not isinstance(value, str) or (name == "event_id" and not value) or "\x00" in value or len(value) > limit:
+            raise ValidationFailed(
+                f"the event's {name} is not text of at most {limit} characters without NUL", code="webhook_unusable"
+            )
+
+
+def authenticate(provider: PaymentProvider, headers: Mapping[str, str], body: bytes) -> ProviderEvent:
+    """The provider's event from a body its signature vouches for; ``InvalidSignature`` (counted) otherwise."""
+    try:
+        return provider.parse_webhook(headers, body)
+    except InvalidSignature:
+        _count(metrics.WEBHOOK_DELIVERIES, provider.name, "invalid_signature")
+        raise
+
+
+def _count(series: Counter, provider: str, outcome: str) -> None:
+    series.labels(metrics.code(provider), outcome).inc()
+
+
 async def record(db: Database, event: ProviderEvent) -> uuid.UUID | None:
-    """Store the event durably; None when this provider event id was recorded before (a repeat)."""
+    """Store the event durably; None when this provider event id was recorded before (a repeat). Counted (issue
+    11) once committed: ``recorded``, ``ignored`` (authentic, of a kind we do not act on) or ``duplicate``."""
+    try:
+        check_storable(event)
+    except ValidationFailed:
+        _count(metrics.WEBHOOK_DELIVERIES, event.provider, "unusable")
+        raise
     async with db.transaction() as session:
         order_id = await _find_order(session, event)
         dialect = db.engine.dialect.name
@@ -67,6 +106,8 @@ async def record(db: Database, event: ProviderEvent) -> uuid.UUID | None:
             .returning(col(WebhookEvent.id))
         )
         first = row.first()
+    outcome = "duplicate" if not first else "ignored" if event.kind is EventKind.IGNORED else "recorded"
+    _count(metrics.WEBHOOK_DELIVERIES, event.provider, outcome)
     return first[0] if first else None
 
 
@@ -74,7 +115,7 @@ def _uuid_text(value: str | None) -> str | None:
     """``value`` if it is a uuid (a provider echoing something else is ignored), canonical."""
     try:
         return str(uuid.UUID(value)) if value else None
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):  # not text, or text that is not a uuid
         return None
 
 
@@ -99,9 +140,16 @@ async def _find_order(session: AsyncSession, event: ProviderEvent) -> uuid.UUID 
 
 
 async def deliver(
-    db: Database, client: Client, inbox_id: uuid.UUID, *, task_queue: str, poll_interval_seconds: int = 30
+    db: Database,
+    client: Client,
+    inbox_id: uuid.UUID,
+    *,
+    task_queue: str,
+    poll_interval_seconds: int = 30,
+    relay: bool = False,
 ) -> str:
-    """Hand a recorded event to its workflow. Returns the event's new status; raises if Temporal is unreachable."""
+    """Hand a recorded event to its workflow. Returns the event's new status; raises if Temporal is unreachable.
+    Counted (issue 11) by its new status, as a first delivery or (``relay``) as the relay's."""
     async with db.session() as session:
         ev = await session.get(WebhookEvent, inbox_id)
         assert ev is not None
@@ -152,6 +200,7 @@ async def deliver(
             .where(col(WebhookEvent.id) == inbox_id)
             .values(status=status, delivered_at=utcnow(), attempts=col(WebhookEvent.attempts) + 1, last_error=error)
         )
+    _count(metrics.WEBHOOK_RELAYS if relay else metrics.WEBHOOK_DELIVERIES, ev.provider, status)
     return status
 
 
@@ -187,13 +236,21 @@ async def _find_refund(session: AsyncSession, ev: WebhookEvent) -> uuid.UUID | N
     return None
 
 
-async def mark_failed_attempt(db: Database, inbox_id: uuid.UUID, error: str) -> None:
+async def mark_failed_attempt(db: Database, inbox_id: uuid.UUID, error: str, *, relay: bool = False) -> None:
+    """Record a failed delivery; the event stays ``received`` for the relay. Counted (issue 11): ``queued`` after a
+    first delivery, ``failed`` after the relay's."""
     async with db.transaction() as session:
-        await session.execute(
-            update(WebhookEvent)
-            .where(col(WebhookEvent.id) == inbox_id)
-            .values(attempts=col(WebhookEvent.attempts) + 1, last_error=error[:2000])
-        )
+        provider = (
+            await session.execute(
+                update(WebhookEvent)
+                .where(col(WebhookEvent.id) == inbox_id)
+                .values(attempts=col(WebhookEvent.attempts) + 1, last_error=error[:2000])
+                .returning(col(WebhookEvent.provider))
+            )
+        ).scalar_one_or_none()
+    if provider is not None:
+        series = metrics.WEBHOOK_RELAYS if relay else metrics.WEBHOOK_DELIVERIES
+        _count(series, provider, "failed" if relay else "queued")
 
 
 async def pending(db: Database, older_than: datetime, limit: int = 100) -> list[uuid.UUID]:

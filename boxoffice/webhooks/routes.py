@@ -42,7 +42,7 @@ async def receive(provider: str, request: Request, db: DbDep, settings: Settings
     prov = request.app.state.providers.for_request(provider)
     body = await request.body()
     try:
-        event = prov.parse_webhook(request.headers, body)
+        event = inbox.authenticate(prov, request.headers, body)  # counts a bad signature (issue 11)
     except InvalidSignature as exc:
         raise Unauthorized(f"webhook signature rejected: {exc}", code="invalid_signature") from None
     inbox_id = await inbox.record(db, event)
