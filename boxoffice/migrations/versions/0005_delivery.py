@@ -1,7 +1,7 @@
 """delivery: a sent-marker per message cause, and orders found by buyer e-mail
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 10:00:00
 
 ``sent_messages`` records each message handed to the mail server, keyed by its cause (``confirmation:{order_id}``,
@@ -20,7 +20,7 @@ from alembic import op
 import boxoffice.models.types
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

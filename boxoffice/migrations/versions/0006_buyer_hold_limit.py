@@ -1,7 +1,7 @@
 """a buyer's cap on held seats, checked inside the hold's own statement (PostgreSQL)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-30 06:00:00
 
 ``boxoffice_buyer_may_hold`` is a condition of the hold's single ``UPDATE … RETURNING`` (see
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
