@@ -75,7 +75,7 @@ async def run_demo(api: str, ui: str, quantity: int = 2, timeout: float = 90, na
             f"({(time.monotonic() - started) * 1000:.0f} ms to the payment page)"
         )
         print(f"payment page: {checkout['payment_url']}")
-        pay_path = httpx.URL(checkout["payment_url"]).path
+        pay_path = httpx.URL(checkout["payment_url"]).raw_path.decode()
         _ = (await http.get(pay_path)).text  # the page a buyer sees
         r = await http.post(pay_path, data={"action": "pay", "webhook": "normal"})
         if r.status_code not in (200, 303):

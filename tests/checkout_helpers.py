@@ -48,7 +48,7 @@ async def press(
     api: httpx.AsyncClient, payment_url: str, action: str = "pay", webhook: str = "normal"
 ) -> httpx.Response:
     """Press Pay or Decline on the sandbox's hosted page (a plain HTML form post)."""
-    path = httpx.URL(payment_url).path
+    path = httpx.URL(payment_url).raw_path.decode()
     page = await api.get(path)
     assert page.status_code == 200 and 'value="pay"' in page.text
     return await api.post(path, data={"action": action, "webhook": webhook})

@@ -66,7 +66,7 @@ class Buyer:
         if r.status_code != 201 or not r.json().get("payment_url"):
             raise CheckoutFailed(f"POST /v1/checkouts: {r.status_code} {r.text[:300]}")
         out = r.json()
-        path = httpx.URL(out["payment_url"]).path
+        path = httpx.URL(out["payment_url"]).raw_path.decode()
         seen = self.observer.watch(out["order_id"]) if self.observer is not None else None
         t2 = time.time()
         r = await self.http.post(path, data={"action": "pay"})

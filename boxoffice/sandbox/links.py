@@ -3,7 +3,8 @@
 A reference (``bo-{order_id}``) or an order id is easy to learn: it shows in URLs, e-mails and logs. Knowing one
 must not be enough to pay or decline someone else's order, or to read its status. So each link carries an HMAC
 of what it names, under a secret the server keeps:
-- the sandbox's payment page, ``/sandbox/pay/{reference}/{signature}``, under the sandbox provider's secret
+- the sandbox's payment page, ``/sandbox/pay/{reference}?sig=…`` (the contract's path, signed in the query), under
+  the sandbox provider's secret
   (``BOXOFFICE_SANDBOX_WEBHOOK_SECRET``), because the sandbox's API hands the link out as a provider would;
 - the return page, ``/checkout/complete?order_id=…&sig=…``, under the JWT secret, because the worker builds it
   for every provider and the API checks it, and that secret is the one both must share (production requires it).
@@ -36,7 +37,7 @@ def verified(secret: str, purpose: str, subject: str, given: str | None) -> bool
 
 def pay_page_path(secret: str, reference: str) -> str:
     """The path of the sandbox's payment page for ``reference``, signed."""
-    return f"/sandbox/pay/{quote(reference, safe='')}/{signature(secret, PAY_PAGE, reference)}"
+    return f"/sandbox/pay/{quote(reference, safe='')}?{urlencode({'sig': signature(secret, PAY_PAGE, reference)})}"
 
 
 def checkout_complete_url(public_url: str, secret: str, order_id: str) -> str:

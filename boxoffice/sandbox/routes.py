@@ -82,7 +82,10 @@ FORM = """<form method="post" action="{action}">
 <button name="action" value="pay">Pay</button><button name="action" value="decline">Decline</button></form>"""
 
 
-async def _signed_payment(session: Any, settings: Any, reference: str, signature: str) -> Any:
+Signature = Annotated[Text | None, Query(max_length=64)]
+
+
+async def _signed_payment(session: Any, settings: Any, reference: str, signature: str | None) -> Any:
     """The payment a signed page link names; a wrong signature is answered as an unknown reference."""
     _enabled(settings)
     if not links.verified(settings.sandbox_webhook_secret, links.PAY_PAGE, reference, signature):
@@ -98,9 +101,9 @@ def _amount(minor: int, currency: str, locale: str) -> str:
         return f"{minor} {currency} (minor units)"
 
 
-@router.get("/sandbox/pay/{reference}/{signature}", response_class=HTMLResponse, include_in_schema=False)
-async def pay_page(reference: Text, signature: Text, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    p = await _signed_payment(session, settings, reference, signature)
+@router.get("/sandbox/pay/{reference}", response_class=HTMLResponse, include_in_schema=False)
+async def pay_page(reference: Text, session: SessionDep, settings: SettingsDep, sig: Signature = None) -> HTMLResponse:
+    p = await _signed_payment(session, settings, reference, sig)
     action = html.escape(links.pay_page_path(settings.sandbox_webhook_secret, reference))
     form = FORM.format(action=action) if p.status == "pending" else ""
     return HTMLResponse(
@@ -113,17 +116,17 @@ async def pay_page(reference: Text, signature: Text, session: SessionDep, settin
     )
 
 
-@router.post("/sandbox/pay/{reference}/{signature}", include_in_schema=False)
+@router.post("/sandbox/pay/{reference}", include_in_schema=False)
 async def pay_action(
     reference: Text,
-    signature: Text,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     action: Annotated[str, Form(pattern="^(pay|decline)$")],
     webhook: Annotated[str, Form()] = "normal",
+    sig: Signature = None,
 ) -> RedirectResponse:
-    await _signed_payment(session, settings, reference, signature)
+    await _signed_payment(session, settings, reference, sig)
     if webhook not in ("normal", "drop", "duplicate"):
         raise ValidationFailed("webhook must be normal, drop or duplicate", code="validation_error")
     p = await bank.decide(session, reference, action, utcnow())

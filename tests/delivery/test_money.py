@@ -47,7 +47,7 @@ async def test_amounts_on_pay_page_pdf_and_email(
     started = await start_order(api, tokens, sale)
     assert started["total_amount"] == 2 * price and started["currency"] == currency
 
-    page = await api.get(httpx.URL(started["payment_url"]).path)
+    page = await api.get(httpx.URL(started["payment_url"]).raw_path.decode())
     assert page.status_code == 200
     assert f'<p class="amount">{two}</p>' in plain(page.text)
     assert f"{2 * price / 100:.2f} {currency}" not in page.text  # never the old two-decimal guess ("30.00 JPY")

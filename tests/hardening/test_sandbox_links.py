@@ -1,8 +1,8 @@
 """Only the buyer's own link opens the sandbox's payment page or the page buyers return to: each carries an HMAC
 of its reference or order id (``sandbox.links``); a missing or wrong one is answered like an unknown payment.
 
-Before issue 10 the page was ``/sandbox/pay/{reference}`` and the return page ``/checkout/complete?order_id=…``:
-knowing an order id was enough to decline someone's payment or read their order's status, so these tests failed
+Before issue 10 the page ``/sandbox/pay/{reference}`` and the return page ``/checkout/complete?order_id=…`` opened
+without a signature: knowing an order id was enough to decline someone's payment or read their order's status, so these tests failed
 there (the unsigned page answered 200 and its Decline worked).
 """
 
@@ -12,6 +12,7 @@ import email
 import email.policy
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlmodel import col, select
@@ -40,14 +41,14 @@ async def test_only_the_signed_link_opens_the_payment_page(
     order_id, payment_url = r.json()["order_id"], r.json()["payment_url"]
     reference = f"bo-{order_id}"
     signature = links.signature(SANDBOX_WEBHOOK_SECRET, links.PAY_PAGE, reference)
-    assert payment_url == f"http://testserver/sandbox/pay/{reference}/{signature}"
+    assert payment_url == f"http://testserver/sandbox/pay/{reference}?{urlencode({'sig': signature})}"
 
     forged = [
         f"/sandbox/pay/{reference}",  # the old, unsigned page
-        f"/sandbox/pay/{reference}/{'A' * len(signature)}",
-        f"/sandbox/pay/{reference}/{signature[:-1]}",
-        f"/sandbox/pay/{reference}/{links.signature(SANDBOX_WEBHOOK_SECRET, links.RETURN_PAGE, reference)}",
-        f"/sandbox/pay/{reference}/{links.signature('another secret', links.PAY_PAGE, reference)}",
+        f"/sandbox/pay/{reference}?sig={'A' * len(signature)}",
+        f"/sandbox/pay/{reference}?{urlencode({'sig': signature[:-1]})}",
+        f"/sandbox/pay/{reference}?{urlencode({'sig': links.signature(SANDBOX_WEBHOOK_SECRET, links.RETURN_PAGE, reference)})}",
+        f"/sandbox/pay/{reference}?{urlencode({'sig': links.signature('another secret', links.PAY_PAGE, reference)})}",
     ]
     for path in forged:
         page = await api.get(path)

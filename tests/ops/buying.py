@@ -39,7 +39,7 @@ async def hold_and_checkout(api: httpx.AsyncClient, org: str, tt_id: str, user: 
 
 async def press(api: httpx.AsyncClient, payment_url: str, action: str) -> None:
     """Pay or Decline on the sandbox's hosted page, served by whichever API ``api`` is."""
-    path = httpx.URL(payment_url).path
+    path = httpx.URL(payment_url).raw_path.decode()
     r = await api.post(path, data={"action": action, "webhook": "normal"})
     assert r.status_code == 303, r.text
 
