@@ -22,6 +22,8 @@ from bench.measurement import descendants
 from boxoffice.devstack import temporal_binary
 
 BOXOFFICE_BIN = Path(sys.executable).parent / "boxoffice"
+# Issue 11: the payload key every process and client of a throwaway benchmark stack shares (never used elsewhere).
+BENCH_PAYLOAD_KEYS = "bench:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
 
 
 def free_port() -> int:
@@ -163,8 +165,12 @@ def run_api(
             "BOXOFFICE_JWT_SECRET": jwt_secret,
             "BOXOFFICE_DATA_DIR": str(data_dir),
             "BOXOFFICE_LOG_LEVEL": "WARNING",
+            "BOXOFFICE_PAYLOAD_KEYS": BENCH_PAYLOAD_KEYS,
             # An address nothing listens on: holds never need Temporal, and the API connects lazily.
             "BOXOFFICE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+            # A benchmark's few tokens take every seat: the per-buyer hold caps are off unless a caller sets them.
+            "BOXOFFICE_BUYER_HOLD_LIMIT_PER_TICKET_TYPE": "0",
+            "BOXOFFICE_BUYER_HOLD_LIMIT_PER_EVENT": "0",
             **(extra_env or {}),
         }
         argv = [str(BOXOFFICE_BIN), "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from boxoffice.errors import BoxofficeError
 from boxoffice.logging import get_logger
@@ -104,6 +106,22 @@ def install(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         if exc.status_code == 405:
             response.headers["Allow"] = ", ".join(allowed_methods(app, req))
+        return response
+
+    @app.exception_handler(RPCError)
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def _temporal(req: Request, exc: Exception) -> JSONResponse:
+        """Temporal went away mid-request (a restart, a lost connection, a call that timed out): a 503 the client
+        retries, with the same Idempotency-Key where the route takes one, never a 500. A flow that can say more
+        (a closed run, a missing one) catches its own RPC errors first."""
+        log.warning("temporal unavailable", path=req.url.path, error=str(exc))
+        response = problem(
+            503,
+            "temporal_unavailable",
+            "Temporal is unavailable",
+            "the workflow service did not answer; retry shortly (with the same Idempotency-Key, if any)",
+        )
+        response.headers["Retry-After"] = "2"
         return response
 
     @app.exception_handler(Exception)

@@ -6,6 +6,12 @@ Accounts (amount signed: debit +, credit −):
 - ``platform_fee_revenue``: service fees (revenue).
 - ``tips_payable``: tips owed to the organiser (liability).
 - ``unallocated_receipts``: money captured for an order that could not be fulfilled, until it is refunded.
+
+Vouchers (issue 13) are less revenue, not an expense: a discounted ticket is sold at its lower price, so the sale
+credits ``organizer_payable`` with the discounted subtotal, as pretix books a voucher sale at the price paid. There
+is no contra account: the organiser grants the discount out of their own revenue, nobody owes anybody the
+difference, and a refund gives back exactly what was paid. The sale journal's memo names the vouchers and the
+discount (``sale_memo``), and the order and its lines record it.
 """
 
 from __future__ import annotations
@@ -80,6 +86,15 @@ async def post_journal(
         )
     await session.flush()
     return True
+
+
+def sale_memo(order_id: uuid.UUID, discount_cents: int, voucher_codes: list[str]) -> str:
+    """The sale journal's memo: the order, and its vouchers' discount when it had one (within the memo's 200)."""
+    memo = f"order {order_id}"
+    if discount_cents and voucher_codes:
+        codes = ", ".join(dict.fromkeys(voucher_codes))
+        memo += f"; {discount_cents} off with voucher{'s' if ',' in codes else ''} {codes}"
+    return memo if len(memo) <= 200 else memo[:199] + "…"
 
 
 def sale_postings(provider: str, subtotal: int, fee: int, tip: int) -> list[Posting]:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from boxoffice.books import ledger
-from boxoffice.models import Hold, LedgerEntry, Order, Refund, Ticket, TicketType, Transaction
-
-LIVE = ("active", "scanned", "used")
+from boxoffice.books import invariants, ledger
+from boxoffice.models import LedgerEntry, Transaction
 
 
 def transaction_view(t: Transaction) -> dict[str, Any]:
@@ -71,99 +68,51 @@ async def ledger_report(
     return {"balances": ledger.by_account(await ledger.balances(session, org, event_id=event_id)), "entries": entries}
 
 
+# Violations the reconciliation shows as the named checks above; every other one is a failing check of its own.
+SHOWN_ABOVE = frozenset(
+    {"oversold", "held_mismatch", "sold_mismatch", "journal_unbalanced", "clearing_mismatch", "unallocated_kept"}
+)
+
+
 async def reconciliation(session: AsyncSession, org: str, *, event_id: uuid.UUID | None) -> dict[str, Any]:
-    """Every invariant of the books, checked from the database as it is. ``balanced`` is true only if all hold."""
+    """Every invariant of the books (``books.invariants``), checked from the database as it is, as named checks:
+    each ticket type's inventory, the journals, each provider's clearing account, unallocated receipts, and one
+    failing check per other violation. ``balanced`` is true only if the checker finds nothing."""
+    found = await invariants.check_books(session, organization_id=org, event_id=event_id)
     checks: list[dict[str, Any]] = []
 
     def check(name: str, ok: bool, detail: str) -> None:
         checks.append({"check": name, "ok": ok, "detail": detail})
 
-    def scoped(stmt: Any, event_col: Any) -> Any:
-        return stmt.where(event_col == event_id) if event_id is not None else stmt
+    def broken(*rules: str, **ids: str) -> list[invariants.Violation]:
+        return [v for v in found.violations if v.rule in rules and all(v.ids.get(k) == i for k, i in ids.items())]
 
-    types = (
-        (
-            await session.execute(
-                scoped(select(TicketType).where(col(TicketType.organization_id) == org), col(TicketType.event_id))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    active = dict(
-        (
-            await session.execute(
-                scoped(
-                    select(col(Hold.ticket_type_id), func.sum(col(Hold.quantity))).where(
-                        col(Hold.organization_id) == org, col(Hold.status) == "active"
-                    ),
-                    col(Hold.event_id),
-                ).group_by(col(Hold.ticket_type_id))
-            )
-        ).all()
-    )
-    live = dict(
-        (
-            await session.execute(
-                scoped(
-                    select(col(Ticket.ticket_type_id), func.count()).where(
-                        col(Ticket.organization_id) == org, col(Ticket.status).in_(LIVE)
-                    ),
-                    col(Ticket.event_id),
-                ).group_by(col(Ticket.ticket_type_id))
-            )
-        ).all()
-    )
-    for tt in types:
-        ok = (
-            tt.held == int(active.get(tt.id, 0))
-            and tt.sold == int(live.get(tt.id, 0))
-            and tt.held + tt.sold <= tt.capacity
-        )
+    for inv in found.inventory:
+        bad = broken("oversold", "held_mismatch", "sold_mismatch", ticket_type=str(inv.ticket_type_id))
         check(
-            f"inventory:{tt.name}",
-            ok,
-            f"capacity {tt.capacity}, held {tt.held} (active holds "
-            f"{int(active.get(tt.id, 0))}), sold {tt.sold} (live tickets {int(live.get(tt.id, 0))})",
+            f"inventory:{inv.name}",
+            not bad,
+            f"capacity {inv.capacity}, held {inv.held} (active holds {inv.active_holds}), "
+            f"sold {inv.sold} (live tickets {inv.live_tickets})",
         )
-
-    unbalanced = await ledger.unbalanced_journals(session, org)
+    unbalanced = broken("journal_unbalanced")
     check(
         "journals_balance",
         not unbalanced,
         f"{len(unbalanced)} unbalanced journal(s)" if unbalanced else "every journal sums to zero",
     )
-
-    txns = (
-        (
-            await session.execute(
-                scoped(
-                    select(Transaction)
-                    .join(Order, col(Order.id) == col(Transaction.order_id))
-                    .where(col(Transaction.organization_id) == org),
-                    col(Order.event_id),
-                )
-            )
+    for c in found.clearing:
+        check(
+            f"clearing:{c.provider}:{c.currency}",
+            c.booked == c.expected,
+            f"ledger {c.booked}, captured − refunded {c.expected}",
         )
-        .scalars()
-        .all()
-    )
-    refunds = (await session.execute(select(Refund).where(col(Refund.organization_id) == org))).scalars().all()
-    expected: dict[tuple[str, str], int] = defaultdict(int)
-    for t in txns:
-        expected[(t.provider, t.currency)] += (t.captured_amount or 0) - t.refunded_amount
-        settled = sum(r.amount for r in refunds if r.transaction_id == t.id and r.status == "succeeded")
-        if settled != t.refunded_amount:
-            check(f"refunds:{t.reference}", False, f"refunded_amount {t.refunded_amount} != settled refunds {settled}")
-    bal = await ledger.balances(session, org, event_id=event_id)
-    for (provider, currency), amount in sorted(expected.items()):
-        booked = bal.get((ledger.clearing(provider), currency), 0)
-        check(f"clearing:{provider}:{currency}", booked == amount, f"ledger {booked}, captured − refunded {amount}")
-    unallocated = {c: a for (acct, c), a in bal.items() if acct == ledger.UNALLOCATED and a}
-    pending_auto = [r for r in refunds if r.kind == "automatic" and r.status != "succeeded"]
-    check(
-        "unallocated_receipts",
-        not unallocated or bool(pending_auto),
-        f"{unallocated or 0} waiting for {len(pending_auto)} automatic refund(s)",
-    )
-    return {"event_id": str(event_id) if event_id else None, "balanced": all(c["ok"] for c in checks), "checks": checks}
+    kept = broken("unallocated_kept")
+    waiting = f"{found.refunds_in_flight} refund(s) in flight"
+    check("unallocated_receipts", not kept, f"{len(kept)} order(s) keep unallocated money" if kept else waiting)
+    for v in found.violations:
+        if v.rule == "refund_total_mismatch":
+            check(f"refunds:{v.ids['reference']}", False, v.detail)
+        elif v.rule not in SHOWN_ABOVE:
+            check(f"{v.rule}:{next(iter(v.ids.values()), '')}", False, str(v))
+    return {"event_id": str(event_id) if event_id else None, "balanced": found.ok, "checks": checks}
