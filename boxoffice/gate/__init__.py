@@ -24,4 +24,11 @@ For a scanner page (or any gate device), the API it needs:
   whether a ticket it did not see itself already got in.
 - Online, ``POST /v1/scans`` with ``{payload | ticket_code, gate_id, event_id, direction?}`` answers every read
   (200 with a ``result``); a re-read at the same gate within the replay window is ``replayed``, never counted.
+- Back online, ``POST /v1/scans/batch`` with ``{event_id, gate_id, scans: [{id, payload | ticket_code, direction?,
+  scanned_at}]}`` uploads what the gate let through offline: each judged and recorded as of its own moment, once
+  per ``id`` (``uploads.py``).
+
+The door staff's own scanner page is ``GET /gate`` (``page.py``, files in ``static/``; ``static/README.md`` says
+what it does and trusts): camera or typed codes, online through ``POST /v1/scans``, offline from its last signed
+bundle, uploading through ``POST /v1/scans/batch``.
 """

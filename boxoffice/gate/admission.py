@@ -70,10 +70,11 @@ class ScanRecord:
     reason: str | None = None
     ticket_id: uuid.UUID | None = None
     replayed: bool = False
+    id: uuid.UUID | None = None  # set by the gate device for an offline scan it uploads (its idempotency key)
 
     def row(self) -> dict[str, Any]:
         return {
-            "id": uuid.uuid4(),
+            "id": self.id or uuid.uuid4(),
             "organization_id": self.organization_id,
             "event_id": self.event_id,
             "ticket_id": self.ticket_id,

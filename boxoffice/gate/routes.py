@@ -21,10 +21,22 @@ from boxoffice.api.problems import responses
 from boxoffice.api.schemas import Offset, Text
 from boxoffice.errors import NotFound
 from boxoffice.fulfilment.contract import message_workflow_id
-from boxoffice.gate import history, publication, voids
+from boxoffice.gate import history, page, publication, uploads, voids
 from boxoffice.gate.client import notify_void
 from boxoffice.gate.scanning import GateScanner, ScanRequest
-from boxoffice.gate.schemas import GateBundleOut, KeySet, ResultName, ScanIn, ScanOut, ScanRecordOut, VoidIn, VoidOut
+from boxoffice.gate.schemas import (
+    GateBundleOut,
+    KeySet,
+    ResultName,
+    ScanBatchIn,
+    ScanBatchOut,
+    ScanIn,
+    ScanOut,
+    ScanRecordOut,
+    UploadedScanOut,
+    VoidIn,
+    VoidOut,
+)
 from boxoffice.logging import get_logger
 from boxoffice.models import Event
 from boxoffice.models.gate import Direction
@@ -32,6 +44,7 @@ from boxoffice.models.types import utcnow
 
 log = get_logger(__name__)
 router = APIRouter(tags=["gate"])
+router.include_router(page.router)  # GET /gate: the door staff's scanner page and its files
 
 
 def clock_of(request: Request) -> Callable[[], datetime]:
@@ -95,6 +108,52 @@ async def scan(body: ScanIn, who: ScannerOrAdmin, scanner: ScannerDep) -> ScanOu
         event_id=body.event_id,
         gate_id=body.gate_id,
         scanned_at=o.scanned_at,
+    )
+
+
+@router.post("/v1/scans/batch", response_model=ScanBatchOut, responses=responses(401, 403, 404, 409, 422))
+async def upload_scans(
+    body: ScanBatchIn, who: ScannerOrAdmin, scanner: ScannerDep, db: DbDep, request: Request
+) -> ScanBatchOut:
+    """Upload the scans an offline gate let through: each judged, applied and recorded as of its own moment, in
+    the order they happened; idempotent by each scan's ``id`` (see ``boxoffice.gate.uploads``)."""
+    items = [
+        uploads.OfflineScan(
+            id=s.id,
+            direction=Direction(s.direction),
+            scanned_at=s.scanned_at,
+            payload=s.payload if isinstance(s.payload, str) else None,
+            ticket_code=s.ticket_code if isinstance(s.ticket_code, str) else None,
+        )
+        for s in body.scans
+    ]
+    done = await uploads.upload(
+        db,
+        scanner,
+        organization_id=who.org_id,
+        scanner_id=who.user_id,
+        event_id=body.event_id,
+        gate_id=body.gate_id,
+        scans=items,
+        now=clock_of(request)(),
+    )
+    return ScanBatchOut(
+        event_id=body.event_id,
+        gate_id=body.gate_id,
+        results=[
+            UploadedScanOut(
+                id=u.id,
+                result=u.result,  # type: ignore[arg-type]  # a ScanResult value, as recorded
+                reason=u.reason,
+                ticket_id=u.ticket_id,
+                scanned_at=u.scanned_at,
+                duplicate=u.duplicate,
+                scan_count=u.outcome.scan_count if u.outcome else None,
+                first_scanned_at=u.outcome.first_scanned_at if u.outcome else None,
+                first_gate_id=u.outcome.first_gate_id if u.outcome else None,
+            )
+            for u in done
+        ],
     )
 
 

@@ -133,17 +133,34 @@ class GateScanner:
         self.recent: RecentScans[ScanOutcome] = RecentScans(cache_size, self.window)
         self._events: set[tuple[str, uuid.UUID]] = set()  # events never move between organisations
 
-    async def scan(self, req: ScanRequest) -> ScanOutcome:
-        """Answer, apply and record one scan (see the module's guarantees). ``NotFound`` (event_not_found)."""
-        outcome = await self._scan(req)
+    async def scan(
+        self, req: ScanRequest, *, at: datetime | None = None, scan_id: uuid.UUID | None = None
+    ) -> ScanOutcome:
+        """Answer, apply and record one scan (see the module's guarantees). ``NotFound`` (event_not_found).
+
+        ``at``: an offline gate's scan uploaded later (see :mod:`boxoffice.gate.uploads`), judged and applied as of
+        that moment and kept out of the replay cache; ``scan_id``: the id of its record (the device's key)."""
+        outcome = await self._scan(req, at, scan_id)
         metrics.SCANS.labels(outcome.result.value, outcome.direction.value).inc()  # issue 11: once it committed
         return outcome
 
-    async def _scan(self, req: ScanRequest) -> ScanOutcome:
-        now = self.clock()
+    async def _scan(self, req: ScanRequest, at: datetime | None, scan_id: uuid.UUID | None) -> ScanOutcome:
+        now = at or self.clock()
         self.ring.refresh()  # a rotation or withdrawal takes effect without a restart (one stat when unchanged)
         via = "qr" if req.payload is not None else "code"
-        rec = ScanRecord(req.organization_id, req.event_id, req.gate_id, req.direction, via, req.scanner_id, now)
+        # An uploaded scan's record says ``offline`` where its answer gives no reason of its own.
+        offline = None if at is None else "offline"
+        rec = ScanRecord(
+            req.organization_id,
+            req.event_id,
+            req.gate_id,
+            req.direction,
+            via,
+            req.scanner_id,
+            now,
+            reason=offline,
+            id=scan_id,
+        )
         async with self.db.transaction() as session:
             await self._check_event(session, req)
             if req.payload is not None:
@@ -155,9 +172,11 @@ class GateScanner:
             if found.refusal is not None or found.ticket_id is None:
                 refusal = found.refusal or Refusal(ScanResult.INVALID, "not_found")
                 outcome = ScanOutcome(refusal.result, req.direction, now, reason=refusal.reason)
-                await admission.record(session, replace(rec, result=outcome.result, reason=outcome.reason))
+                await admission.record(
+                    session, replace(rec, result=outcome.result, reason=outcome.reason or rec.reason)
+                )
                 return outcome
-            return await self._known(session, req, found, found.ticket_id, rec, now)
+            return await self._known(session, req, found, found.ticket_id, rec, now, cached=at is None)
 
     async def _check_event(self, session: AsyncSession, req: ScanRequest) -> None:
         key = (req.organization_id, req.event_id)
@@ -176,10 +195,12 @@ class GateScanner:
         ticket_id: uuid.UUID,
         rec: ScanRecord,
         now: datetime,
+        *,
+        cached: bool,
     ) -> ScanOutcome:
         rec = replace(rec, ticket_id=ticket_id)
         key = (req.organization_id, req.event_id, req.gate_id, req.direction.value, ticket_id)
-        hit = self.recent.get(key, now)
+        hit = self.recent.get(key, now) if cached else None  # an upload's moment is past: the cache is for now
         if hit is not None:
             # An entry or exit the gate already let through is told again as such, flagged: nothing new is counted.
             again = replace(hit.answer, scanned_at=now, replayed=hit.answer.result in _LET_THROUGH)
@@ -221,9 +242,9 @@ class GateScanner:
             acted = _Acted(_from_state(state, ScanResult.ALREADY_ADMITTED, req.direction, now), None)
         outcome = acted.outcome
         if not acted.recorded:
-            done = replace(rec, result=outcome.result, reason=outcome.reason, replayed=outcome.replayed)
+            done = replace(rec, result=outcome.result, reason=outcome.reason or rec.reason, replayed=outcome.replayed)
             await admission.record(session, done)
-        if acted.fingerprint is not None:
+        if acted.fingerprint is not None and cached:
             self.recent.put(key, outcome, acted.fingerprint, now)
         return outcome
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import MISSING, BaseModel, ConfigDict, Field, model_validator
 
-from boxoffice.api.schemas import Body, Name
+from boxoffice.api.schemas import AwareDatetime, Body, Name
 
 ResultName = Literal[
     "admitted", "already_admitted", "invalid", "revoked", "wrong_event", "expired", "exited", "not_inside"
@@ -16,25 +16,32 @@ ResultName = Literal[
 DirectionName = Literal["entry", "exit"]
 PolicyName = Literal["single_entry", "reentry"]
 ONE_OF_PAYLOAD_OR_CODE: dict[str, Any] = {"oneOf": [{"required": ["payload"]}, {"required": ["ticket_code"]}]}
+MAX_BATCH = 200  # offline scans per upload: a device sends more in several
 
 
-class ScanIn(Body):
+class _NamesOneTicket(Body):
     """Exactly one of ``payload`` (the QR's text, as scanned) and ``ticket_code`` (typed: case, spaces and dashes
     do not matter)."""
 
     model_config = ConfigDict(json_schema_extra=ONE_OF_PAYLOAD_OR_CODE)
     payload: Name | MISSING = Field(default=MISSING, min_length=1, max_length=1024)
     ticket_code: Name | MISSING = Field(default=MISSING, min_length=1, max_length=64)
-    gate_id: Name = Field(min_length=1, max_length=64, description="the device or door, as the organiser names it")
-    event_id: uuid.UUID
-    direction: DirectionName = "entry"
 
     @model_validator(mode="after")
-    def _one_way_to_name_a_ticket(self) -> ScanIn:
+    def _one_way_to_name_a_ticket(self) -> _NamesOneTicket:
         given = {"payload", "ticket_code"} & self.model_fields_set
         if len(given) != 1:
             raise ValueError("give exactly one of payload and ticket_code")
         return self
+
+
+class ScanIn(_NamesOneTicket):
+    """Exactly one of ``payload`` (the QR's text, as scanned) and ``ticket_code`` (typed: case, spaces and dashes
+    do not matter)."""
+
+    gate_id: Name = Field(min_length=1, max_length=64, description="the device or door, as the organiser names it")
+    event_id: uuid.UUID
+    direction: DirectionName = "entry"
 
 
 class ScanOut(BaseModel):
@@ -58,6 +65,44 @@ class ScanOut(BaseModel):
     event_id: uuid.UUID
     gate_id: str
     scanned_at: datetime
+
+
+class OfflineScanIn(_NamesOneTicket):
+    """A scan an offline gate let through (an entry it admitted, or an exit), uploaded once back online."""
+
+    id: uuid.UUID = Field(description="made by the device once per scan: uploading it again changes nothing")
+    direction: DirectionName = "entry"
+    scanned_at: AwareDatetime = Field(description="when the door let them through, by the device's clock")
+
+
+class ScanBatchIn(Body):
+    """An offline gate's scans (see ``boxoffice.gate.uploads``), each judged and recorded as of its own moment."""
+
+    event_id: uuid.UUID
+    gate_id: Name = Field(min_length=1, max_length=64, description="the device or door, as the organiser names it")
+    scans: list[OfflineScanIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class UploadedScanOut(BaseModel):
+    """The server's verdict on one uploaded scan, as ``POST /v1/scans`` would have answered at ``scanned_at``.
+    ``duplicate``: this id was uploaded before; the answer is its record's and nothing was applied again (the
+    ticket's fields are then null)."""
+
+    id: uuid.UUID
+    result: ResultName
+    reason: str | None = None
+    ticket_id: uuid.UUID | None = None
+    scanned_at: datetime
+    duplicate: bool
+    scan_count: int | None = None
+    first_scanned_at: datetime | None = None
+    first_gate_id: str | None = None
+
+
+class ScanBatchOut(BaseModel):
+    event_id: uuid.UUID
+    gate_id: str
+    results: list[UploadedScanOut] = Field(description="one per uploaded scan, in the order they were sent")
 
 
 class ScanRecordOut(BaseModel):

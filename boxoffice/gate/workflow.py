@@ -17,9 +17,15 @@ class CheckinSweepWorkflow:
     @workflow.run
     async def run(self, inp: SweepInput) -> SweepResult:
         used = await workflow.execute_local_activity_method(
-            GateActivities.mark_used_tickets, inp, start_to_close_timeout=timedelta(seconds=60)
+            GateActivities.mark_used_tickets,
+            inp,
+            start_to_close_timeout=timedelta(seconds=60),
+            summary="mark_used_tickets: admitted tickets of ended events become used",
         )
         told = await workflow.execute_local_activity_method(
-            GateActivities.notify_voided_tickets, inp, start_to_close_timeout=timedelta(seconds=60)
+            GateActivities.notify_voided_tickets,
+            inp,
+            start_to_close_timeout=timedelta(seconds=60),
+            summary="notify_voided_tickets: tell buyers of voided tickets",
         )
         return SweepResult(used=used.used, notified=told.notified, failed=told.failed)
