@@ -87,10 +87,11 @@ async def noop_worker_main(address: str) -> None:
     SIGINT/SIGTERM as ``boxoffice worker`` runs."""
     from temporalio.worker import Worker
 
-    from boxoffice.temporal import connect
+    from bench.processes import BENCH_PAYLOAD_KEYS
+    from boxoffice.temporal import connect, converter_for
     from boxoffice.worker import serve, stop_on_signals
 
-    client = await connect(address, "default")
+    client = await connect(address, "default", converter=converter_for(BENCH_PAYLOAD_KEYS))
     worker = Worker(
         client,
         task_queue=NOOP_TASK_QUEUE,

@@ -13,6 +13,12 @@ A key id is 1-64 characters of ``A-Z a-z 0-9 . _ -``; the key is standard or URL
 optional) of exactly 32 bytes. New payloads use the first key; every listed key still decrypts. Rotation is
 therefore: prepend a new key (``rotate_payload_keys``), deploy everywhere, and drop an old key only once no
 open workflow's history (nor any history you still want to read or replay) uses it.
+
+Operators' labels stay readable without the codec: a ``ClearText`` value (the summaries of runs, steps and timers,
+the run's static details) is converted to a payload marked ``boxoffice-clear`` that the codec leaves as it is, and
+so is the SDK's workflow-metadata query answer (a run's *current details*). By policy these labels never carry
+personal data (ids, amounts, times and masked e-mail addresses only); ``clear_text`` masks anything that looks like
+an e-mail address in them all the same, so a slip leaks at most a masked address.
 """
 
 from __future__ import annotations
@@ -26,11 +32,17 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    PayloadCodec,
+)
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -40,6 +52,10 @@ NONCE_BYTES = 12
 # another, and nothing sealed by another application with the same key passes as ours.
 _AAD_PREFIX = b"boxoffice/temporal-payload/v1:"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CLEAR_METADATA = "boxoffice-clear"
+# The SDK's answer to the UI's ``__temporal_workflow_metadata`` query: the run's definition and current details.
+_WORKFLOW_METADATA_TYPE = b"temporal.api.sdk.v1.WorkflowMetadata"
+_EMAIL = re.compile(r"([^\s@<>(),;:\"]+)@([^\s@<>(),;:\"]+\.[A-Za-z]{2,})")
 
 
 class PayloadKeyError(ValueError):
@@ -133,12 +149,61 @@ def rotate_payload_keys(current: str, key_id: str | None = None) -> str:
     return entry if not current.strip() else parse_payload_keys(f"{entry},{current}").to_setting()
 
 
+def mask_email(address: str) -> str:
+    """``ada.lovelace@example.org`` → ``a***@e***.org``: enough to tell two buyers apart on a call, not to write to
+    them. Anything that is not an address comes back as ``***``."""
+    local, at, domain = address.strip().rpartition("@")
+    host, dot, tld = domain.rpartition(".")
+    if not (local and at and host and dot and tld):
+        return "***"
+    return f"{local[0]}***@{host[0]}***.{tld}"
+
+
+class ClearText(str):
+    """An operator's label (a summary or details text) that is left unencrypted in workflow histories.
+
+    Only ids, amounts, times and masked addresses belong in one; build it with ``clear_text``.
+    """
+
+    __boxoffice_clear_text__ = True
+
+
+def clear_text(text: str) -> ClearText:
+    """``text`` as a label left readable in histories, with every e-mail address in it masked (``mask_email``)."""
+    if isinstance(text, ClearText):
+        return text
+    return ClearText(_EMAIL.sub(lambda m: mask_email(m.group(0)), text))
+
+
+def is_clear(payload: Payload) -> bool:
+    """Whether the codec leaves ``payload`` as it is: a ``ClearText`` label or the workflow-metadata answer."""
+    if payload.metadata.get(CLEAR_METADATA) == b"1":
+        return payload.metadata.get("encoding") == b"json/plain"
+    return payload.metadata.get("messageType") == _WORKFLOW_METADATA_TYPE
+
+
+class ClearTextPayloadConverter(DefaultPayloadConverter):
+    """Temporal's default payload converter, marking the payloads of ``ClearText`` values ``boxoffice-clear``.
+
+    The mark is tested by a class attribute, not ``isinstance``: inside the workflow sandbox a module may be
+    imported a second time, and its class with it.
+    """
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        payloads = super().to_payloads(values)
+        for value, payload in zip(values, payloads, strict=True):
+            if getattr(type(value), "__boxoffice_clear_text__", False):
+                payload.metadata[CLEAR_METADATA] = b"1"
+        return payloads
+
+
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM over the whole serialized payload (its metadata included), a fresh random nonce each time.
 
     An encrypted payload is ``{encoding: binary/encrypted, encryption-key-id: <id>}`` with data
     ``nonce || ciphertext || tag``. Decoding passes payloads without that encoding through untouched, so
-    histories written before encryption was switched on still read.
+    histories written before encryption was switched on still read. Encoding leaves operators' labels clear
+    (``is_clear``).
     """
 
     def __init__(self, keys: PayloadKeys) -> None:
@@ -151,6 +216,9 @@ class EncryptionCodec(PayloadCodec):
         aad = _AAD_PREFIX + key_id.encode()
         sealed = []
         for payload in payloads:
+            if is_clear(payload):
+                sealed.append(payload)
+                continue
             nonce = os.urandom(NONCE_BYTES)
             data = nonce + cipher.encrypt(nonce, payload.SerializeToString(), aad)
             sealed.append(Payload(metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id.encode()}, data=data))
@@ -184,12 +252,13 @@ def data_converter(keys: PayloadKeys | None) -> DataConverter:
     """Temporal's default converter, encrypting with ``keys``; the plain default when ``keys`` is None.
 
     Failure messages and stack traces are moved into an encrypted payload as well (``Encoded failure`` in the
-    clear), since an error message can quote a buyer's e-mail address.
+    clear), since an error message can quote a buyer's e-mail address. ``ClearText`` labels stay readable.
     """
     if keys is None:
         return DataConverter.default
     return dataclasses.replace(
         DataConverter.default,
+        payload_converter_class=ClearTextPayloadConverter,
         payload_codec=EncryptionCodec(keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

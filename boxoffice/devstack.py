@@ -51,6 +51,17 @@ def _die_with_parent() -> None:
     os.setsid()
 
 
+def _private(data: Path) -> None:
+    """Everything the stack writes under the data directory (Temporal's state with every workflow history, the
+    SQLite database, PDFs, the outbox) holds buyers' data: from now on this process and its children create files
+    for this user only (umask 077), and the directory and the databases a stack made before are made so too."""
+    os.umask(0o077)
+    data.chmod(0o700)
+    for name in ("temporal.db", "temporal.db-wal", "temporal.db-shm", "boxoffice.db", "boxoffice.db-wal"):
+        if (data / name).exists():
+            (data / name).chmod(0o600)
+
+
 @dataclass
 class DevPorts:
     api: int = 8000
@@ -159,6 +170,11 @@ class DevStack:
             BOXOFFICE_JWT_SECRET=self.settings.jwt_secret,
             BOXOFFICE_SANDBOX_WEBHOOK_SECRET=self.settings.sandbox_webhook_secret,
             BOXOFFICE_ENV=self.settings.env,
+            # Issue 11: one payload key for the API and the worker, and the codec endpoint open to this stack's UI.
+            BOXOFFICE_PAYLOAD_KEYS=self.settings.payload_keys,
+            BOXOFFICE_TEMPORAL_UI_ORIGINS=self.settings.temporal_ui_origins
+            if "BOXOFFICE_TEMPORAL_UI_ORIGINS" in os.environ
+            else f"http://{self.host}:{self.ports.ui},http://localhost:{self.ports.ui}",
         )
         return env
 
@@ -198,6 +214,7 @@ class DevStack:
             raise SystemExit(f"already in use: {', '.join(busy)}; is another stack running? choose other ports")
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        _private(data)
         upgrade(self.settings.resolved_database_url)
         db = Database(self.settings.resolved_database_url)
         event = await seed_demo(db)
@@ -217,6 +234,9 @@ class DevStack:
             str((data / "temporal.db").resolve()),
             "--log-level",
             "warn",
+            # Issue 11: the UI asks the API to decrypt payloads (operators only: /codec/session keeps their token).
+            "--ui-codec-endpoint",
+            f"http://{self.host}:{self.ports.api}/codec",
         ]
         for key in SEARCH_ATTRIBUTES:
             argv += ["--search-attribute", f"{key.name}=Keyword"]
@@ -250,6 +270,9 @@ class DevStack:
             self.settings.jwt_secret, user="demo-admin", org=DEMO_ORG, role=Role.ORG_ADMIN, ttl=7 * 86400
         )
         scanner = mint_token(self.settings.jwt_secret, user="demo-gate", org=DEMO_ORG, role=Role.SCANNER, ttl=86400)
+        operator = mint_token(
+            self.settings.jwt_secret, user="dev-operator", org="platform", role=Role.OPERATOR, ttl=86400
+        )
         api = f"http://{self.host}:{self.ports.api}"
         return "\n".join(
             [
@@ -267,6 +290,13 @@ class DevStack:
                 "  Demo scanner token (POST /v1/scans, the gate bundle):",
                 f"    {scanner}",
                 f"  Gate bundle:  {api}/v1/events/{event_id}/gate-bundle",
+                "",
+                "  Workflow payloads are encrypted. To read them in the Temporal UI, sign in at",
+                f"    {api}/codec/session  with this operator token (24 hours):",
+                f"    {operator}",
+                "  then tick 'Include cross-origin credentials' once in the UI's codec server settings (the endpoint",
+                f"  {api}/codec is preset). The CLI: temporal workflow show -w ID --address {self.host}:{self.ports.temporal}",
+                f'    --codec-endpoint {api}/codec --codec-auth "Bearer <operator token>"',
                 "",
                 f"  Try: curl -H 'Authorization: Bearer <token>' {api}/v1/events/{event_id}/availability",
                 "  Ctrl-C stops everything.",

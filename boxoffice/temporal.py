@@ -1,30 +1,60 @@
-"""The Temporal client, connected once per process (lazily in the API, so it starts while Temporal is down)."""
+"""The Temporal client, connected once per process (lazily in the API, so it starts while Temporal is down), and the
+worker interceptor that labels every step of every run for operators (``RunLabels``).
+
+Every client (the API's, the worker's, a CLI command's, a test's or a benchmark's) uses the data converter of
+``BOXOFFICE_PAYLOAD_KEYS`` (``converter_for``): payloads are encrypted before they leave the process, and each
+process decrypts what the others wrote. ``connect`` takes it as a required argument so no caller forgets it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
+from typing import Any
 
+from temporalio import workflow
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, Interceptor
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Interceptor as WorkerInterceptor
+from temporalio.worker import (
+    StartActivityInput,
+    StartChildWorkflowInput,
+    StartLocalActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
+from boxoffice.codec import clear_text, data_converter, parse_payload_keys
 from boxoffice.errors import ServiceUnavailable
+
 
 # Every message is a plain dataclass (each flow's ``contract.py``), which Temporal's default JSON converter handles.
 # The pydantic converter was measurably slower here: inside the workflow sandbox it builds a new pydantic
 # TypeAdapter for every payload it decodes (its cache lives on a converter instance made per activation).
-DATA_CONVERTER = DataConverter.default
+@functools.cache
+def converter_for(payload_keys: str) -> DataConverter:
+    """The data converter for a ``BOXOFFICE_PAYLOAD_KEYS`` value: Temporal's default JSON converter, payloads
+    encrypted with those keys. Built once per value and process (``ValueError`` if the value is malformed)."""
+    return data_converter(parse_payload_keys(payload_keys))
 
 
 async def connect(
-    address: str, namespace: str, *, interceptors: Sequence[Interceptor] = (), runtime: Runtime | None = None
+    address: str,
+    namespace: str,
+    *,
+    converter: DataConverter,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
 ) -> Client:
-    """A client; ``interceptors`` (tracing) and ``runtime`` (the worker's SDK metrics, issue 11) are optional."""
+    """A client encoding payloads with ``converter`` (``converter_for(settings.payload_keys)``); ``interceptors``
+    (tracing) and ``runtime`` (the worker's SDK metrics) are optional."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=DATA_CONVERTER, interceptors=interceptors, runtime=runtime
+        address, namespace=namespace, data_converter=converter, interceptors=interceptors, runtime=runtime
     )
 
 
@@ -44,6 +74,7 @@ async def connect_checked(
     address: str,
     namespace: str,
     *,
+    converter: DataConverter,
     timeout: float = 10,
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
@@ -52,7 +83,7 @@ async def connect_checked(
     so (a process entry point prints it as its one line instead of a traceback)."""
     try:
         client = await asyncio.wait_for(
-            connect(address, namespace, interceptors=interceptors, runtime=runtime), timeout
+            connect(address, namespace, converter=converter, interceptors=interceptors, runtime=runtime), timeout
         )
     except Exception as exc:
         raise TemporalUnreachable(
@@ -82,10 +113,17 @@ class TemporalHandle:
     """A lazily connected client: the API starts (and answers /readyz) even while Temporal is down."""
 
     def __init__(
-        self, address: str, namespace: str, client: Client | None = None, interceptors: Sequence[Interceptor] = ()
+        self,
+        address: str,
+        namespace: str,
+        client: Client | None = None,
+        interceptors: Sequence[Interceptor] = (),
+        *,
+        converter: DataConverter,
     ):
+        """``client``, when given, is used as it is (with its own converter and interceptors)."""
         self.address, self.namespace, self._client = address, namespace, client
-        self.interceptors = interceptors
+        self.interceptors, self.converter = interceptors, converter
         self._lock = asyncio.Lock()
 
     async def get(self) -> Client:
@@ -94,7 +132,10 @@ class TemporalHandle:
                 if self._client is None:
                     try:
                         self._client = await asyncio.wait_for(
-                            connect(self.address, self.namespace, interceptors=self.interceptors), 5
+                            connect(
+                                self.address, self.namespace, converter=self.converter, interceptors=self.interceptors
+                            ),
+                            5,
                         )
                     except Exception as exc:
                         raise ServiceUnavailable(
@@ -108,3 +149,37 @@ class TemporalHandle:
             return await asyncio.wait_for(client.service_client.check_health(), 3)
         except Exception:
             return False
+
+
+# --- readable runs ------------------------------------------------------------------------------------------------
+
+
+class RunLabels(WorkerInterceptor):
+    """Every activity (local ones included) and child run a workflow starts carries a summary, so the Temporal UI's
+    timeline and ``temporal workflow show`` name each step; a call without one is labelled with the activity's or
+    workflow's name. Summaries and a child's static details become ``ClearText`` (readable without the codec, any
+    e-mail address in them masked): workflows write only ids, amounts and times into them."""
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> type[WorkflowInboundInterceptor]:
+        return _LabelsInbound
+
+
+class _LabelsInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_LabelsOutbound(outbound))
+
+
+class _LabelsOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        input.summary = clear_text(input.summary or input.activity)
+        return super().start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        input.summary = clear_text(input.summary or input.activity)
+        return super().start_local_activity(input)
+
+    async def start_child_workflow(self, input: StartChildWorkflowInput) -> workflow.ChildWorkflowHandle[Any, Any]:
+        input.static_summary = clear_text(input.static_summary or f"{input.workflow} {input.id}")
+        if input.static_details:
+            input.static_details = clear_text(input.static_details)
+        return await super().start_child_workflow(input)

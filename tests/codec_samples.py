@@ -15,9 +15,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from boxoffice.api import codec_server, problems
-from boxoffice.auth import Role, mint_token
+from boxoffice.auth import Role, mint_token, operator_verifier
 from boxoffice.codec import EncryptionCodec, PayloadKeys, data_converter, parse_payload_keys
-from boxoffice.errors import Unauthorized
 
 SECRET = "codec-test-secret-0123456789-abcdefghij"
 UI_ORIGIN = "http://127.0.0.1:8233"
@@ -46,13 +45,8 @@ async def seal(value: object, keys: PayloadKeys) -> list[Payload]:
 # --- the codec-server endpoint and its callers ---------------------------------------------------------------
 
 
-def verify_operator(token: str) -> bool:
-    """What the lead's check will do once ``Role.OPERATOR`` exists: a valid token, and the operator role."""
-    try:
-        claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid token: {exc}", code="invalid_token") from None
-    return claims.get("role") == "operator"
+# The codec server's check as the app installs it: a valid token with the operator role.
+verify_operator = operator_verifier(SECRET)
 
 
 def operator_token(secret: str = SECRET) -> str:

@@ -34,12 +34,14 @@ from boxoffice.db import Database
 from boxoffice.migrations import upgrade
 from boxoffice.models import metadata
 from boxoffice.payments.providers import Providers
-from boxoffice.temporal import DATA_CONVERTER
-from tests.harness import Tokens, settings_for
+from boxoffice.temporal import converter_for
+from tests.harness import PAYLOAD_KEYS, Tokens, settings_for
 
 pytest_plugins = ["tests.s3server", "tests.smtpserver", "tests.e2e_stack"]
 
 BIN = Path(sys.executable).parent
+# Issue 11: every client of the suite encrypts payloads with the test key, as the settings of its apps and workers do.
+DATA_CONVERTER = converter_for(PAYLOAD_KEYS)
 PG_ADMIN_URL = os.environ.get("BOXOFFICE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # --- exit guard -------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from temporalio.client import Client
 
 from boxoffice.config import Settings, build_settings
 from boxoffice.db import Database
-from boxoffice.temporal import DATA_CONVERTER
+from boxoffice.temporal import converter_for
 from boxoffice.worker import build_workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ async def main() -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings.payload_keys),
         identity=os.environ.get("CRASH_WORKER_IDENTITY") or f"crash-worker-{os.getpid()}",
     )
     db = Database(settings.resolved_database_url)
@@ -125,6 +125,7 @@ def worker_env(settings: Settings, temporal_address: str) -> dict[str, str]:
             "BOXOFFICE_DOCUMENTS_TASK_QUEUE": settings.documents_task_queue,
             "BOXOFFICE_JWT_SECRET": settings.jwt_secret,
             "BOXOFFICE_SANDBOX_WEBHOOK_SECRET": settings.sandbox_webhook_secret,
+            "BOXOFFICE_PAYLOAD_KEYS": settings.payload_keys,
             "BOXOFFICE_PUBLIC_URL": settings.public_url,
             "BOXOFFICE_PAYMENT_WINDOW_SECONDS": str(settings.payment_window_seconds),
             "BOXOFFICE_PAYMENT_POLL_INTERVAL_SECONDS": str(settings.payment_poll_interval_seconds),

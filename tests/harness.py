@@ -11,6 +11,8 @@ from boxoffice.config import Settings, build_settings
 
 JWT_SECRET = "test-secret-not-for-production-0123456789"
 SANDBOX_WEBHOOK_SECRET = "sandbox-test-secret"
+# Issue 11: the fixed payload key of the suite (tests/histories/ are encrypted with it), never used elsewhere.
+PAYLOAD_KEYS = "test:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 
 @dataclass
@@ -31,10 +33,13 @@ class Tokens:
     def scanner(self, user: str = "gate", org: str = "org1") -> dict[str, str]:
         return self.make(user, org, Role.SCANNER)
 
+    def operator(self, user: str = "ops", org: str = "platform") -> dict[str, str]:
+        return self.make(user, org, Role.OPERATOR)
+
 
 def settings_for(data_dir: Path, database_url: str, task_queue: str, **overrides: object) -> Settings:
     """Test settings: this test's data directory, database and task queues (documents on ``{task_queue}-docs``),
-    the test secrets, a 120 s payment window polled every 2 s and no late-payment grace, unless overridden."""
+    the test secrets and payload key, a 120 s payment window polled every 2 s and no late-payment grace, unless overridden."""
     values: dict[str, object] = {
         "env": "test",
         "data_dir": data_dir,
@@ -43,6 +48,7 @@ def settings_for(data_dir: Path, database_url: str, task_queue: str, **overrides
         "checkout_task_queue": task_queue,
         "documents_task_queue": f"{task_queue}-docs",
         "sandbox_webhook_secret": SANDBOX_WEBHOOK_SECRET,
+        "payload_keys": PAYLOAD_KEYS,
         "public_url": "http://testserver",
         "payment_window_seconds": 120,
         "payment_poll_interval_seconds": 2,

@@ -55,6 +55,7 @@ PATH_POOLS = {
     "order_id": "orders",
     "ticket_id": "tickets",
     "provider": "providers",
+    "voucher_id": "vouchers",  # issue 13
 }
 BODY_POOLS = {"ticket_type_id": "ticket_types", "hold_ids": "holds", "ticket_ids": "tickets"}
 # Members a positive case sometimes takes from known-good values, past rules the schema cannot state.
@@ -70,6 +71,7 @@ HARVEST = {
     "POST /v1/events/{event_id}/ticket-types": ("ticket_types", "id"),
     "POST /v1/holds": ("holds", "id"),
     "POST /v1/checkouts": ("orders", "order_id"),
+    "POST /v1/events/{event_id}/vouchers": ("vouchers", "id"),  # issue 13
 }
 # Run last, in this order, so that the other operations still find the seeded hold, orders and tickets as seeded
 # (a refund needs live tickets: scanning or voiding them first would leave nothing to refund).
@@ -79,6 +81,7 @@ LAST = (
     "POST /v1/orders/{order_id}/refunds",
     "POST /v1/scans",
     "POST /v1/tickets/{ticket_id}/void",
+    "POST /v1/events/{event_id}/cancel",  # issue 13: nothing of a cancelled event sells or changes afterwards
 )
 
 

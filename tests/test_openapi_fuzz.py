@@ -117,6 +117,13 @@ async def seed(api: httpx.AsyncClient, tokens: Tokens) -> Pools:
         pools.add("tickets", ticket["id"])
     for provider in ("sandbox", "paystack", "yoco", "stripe"):
         pools.add("providers", provider)
+    # Issue 13: a voucher reserving seats of the fixed type, for the voucher routes' success paths.
+    terms = {"kind": "percentage", "percent_off": 20, "max_uses": 5, "reserve_seats": True}
+    voucher = await api.post(
+        f"/v1/events/{event['id']}/vouchers", json={**terms, "ticket_type_id": fixed["id"]}, headers=admin
+    )
+    assert voucher.status_code == 201, voucher.text
+    pools.add("vouchers", voucher.json()["id"])
     return pools
 
 

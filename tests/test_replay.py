@@ -26,11 +26,13 @@ from temporalio.worker import Replayer
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.inventory.contract import ExpireHoldsInput
-from boxoffice.temporal import DATA_CONVERTER
+from boxoffice.temporal import converter_for
+from boxoffice.waitlist.contract import SweepInput
 from boxoffice.webhooks.contract import RelayInput
 from boxoffice.worker import Workers
 from tests.checkout_helpers import checkout, hold, press, setup_sale, wait_order
 from tests.conftest import Tokens
+from tests.harness import PAYLOAD_KEYS
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDING = bool(os.environ.get("BOXOFFICE_RECORD_HISTORIES"))
@@ -41,14 +43,20 @@ EXPECTED_TYPES = {
     "FulfillmentWorkflow",
     "HoldExpiryWorkflow",
     "WebhookRelayWorkflow",
+    "EventCancellationWorkflow",  # issue 13
+    "EventChangeWorkflow",  # issue 13
+    "WaitlistWorkflow",  # issue 13
+    "WaitlistSweepWorkflow",  # issue 13
 }
 
 
 def _workflows() -> list[type]:
     from boxoffice.checkout.workflow import CheckoutWorkflow
+    from boxoffice.events.workflow import EventCancellationWorkflow, EventChangeWorkflow
     from boxoffice.fulfilment.workflow import FulfillmentWorkflow
     from boxoffice.inventory.workflow import HoldExpiryWorkflow
     from boxoffice.refunds.workflow import RefundWorkflow
+    from boxoffice.waitlist.workflow import WaitlistSweepWorkflow, WaitlistWorkflow
     from boxoffice.webhooks.workflow import LatePaymentWorkflow, WebhookRelayWorkflow
 
     return [
@@ -58,6 +66,10 @@ def _workflows() -> list[type]:
         WebhookRelayWorkflow,
         HoldExpiryWorkflow,
         FulfillmentWorkflow,
+        EventCancellationWorkflow,
+        EventChangeWorkflow,
+        WaitlistWorkflow,
+        WaitlistSweepWorkflow,
     ]
 
 
@@ -76,7 +88,8 @@ async def test_every_workflow_type_has_a_recorded_history() -> None:
 async def test_recorded_history_replays(path: Path) -> None:
     doc = json.loads(await asyncio.to_thread(path.read_text))
     history = WorkflowHistory.from_json(doc["workflow_id"], doc["history"])
-    replayer = Replayer(workflows=_workflows(), data_converter=DATA_CONVERTER)
+    # The histories' payloads are encrypted with the suite's fixed test key (tests/harness.py).
+    replayer = Replayer(workflows=_workflows(), data_converter=converter_for(PAYLOAD_KEYS))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
 
@@ -98,9 +111,7 @@ async def test_record_histories(
     api: httpx.AsyncClient, tokens: Tokens, db: Database, settings: Settings, temporal: Client, worker: Workers
 ) -> None:
     """Drive each representative run through the API as buyers and organisers do, then save its history."""
-    HISTORIES.mkdir(exist_ok=True)
-    for old in _recorded():
-        old.unlink()
+    HISTORIES.mkdir(exist_ok=True)  # each history below is written anew; other tests' recordings are kept
     buyer = tokens.buyer()
     _event, tt = await setup_sale(api, tokens, base_price_cents=5000)
 
@@ -140,3 +151,61 @@ async def test_record_histories(
     await _save(temporal, "hold-expiry", "hold-expiry-record")
     await temporal.start_workflow("WebhookRelayWorkflow", RelayInput(), id="webhook-relay-record", task_queue=queue)
     await _save(temporal, "webhook-relay", "webhook-relay-record")
+
+
+@pytest.mark.skipif(not RECORDING, reason="set BOXOFFICE_RECORD_HISTORIES=1 to record histories")
+async def test_record_event_histories(
+    api: httpx.AsyncClient, tokens: Tokens, db: Database, settings: Settings, temporal: Client, worker: Workers
+) -> None:
+    """Issue 13: an event edited (its tickets re-issued, its buyer told), then cancelled (a paid order refunded, a
+    free one voided, a checkout stopped). Records only these two histories (``-k record_event`` keeps the others)."""
+    HISTORIES.mkdir(exist_ok=True)
+    buyer, admin = tokens.buyer(), tokens.admin()
+    event, tt = await setup_sale(api, tokens, base_price_cents=5000)
+    free = (
+        await api.post(
+            f"/v1/events/{event['id']}/ticket-types",
+            json={"name": "Free", "capacity": 5, "pricing_model": "free", "base_price_cents": 0},
+            headers=admin,
+        )
+    ).json()
+    paid = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 2)])).json()
+    await press(api, paid["payment_url"], "pay")
+    await wait_order(api, buyer, paid["order_id"], lambda o: o["status"] == "fulfilled")
+    gratis = (await checkout(api, tokens, [await hold(api, tokens, free["id"], 1)])).json()
+    await wait_order(api, buyer, gratis["order_id"], lambda o: o["status"] == "fulfilled")
+
+    r = await api.patch(f"/v1/events/{event['id']}", json={"venue": "Another Hall"}, headers=admin)
+    assert r.status_code == 200, r.text
+    await _save(temporal, "event-change", f"event-change-{event['id']}-1")
+
+    await checkout(api, tokens, [await hold(api, tokens, tt["id"], 1)])  # a checkout the cancellation stops
+    r = await api.post(f"/v1/events/{event['id']}/cancel", json={"reason": "Storm"}, headers=admin)
+    assert r.status_code == 202, r.text
+    await _save(temporal, "event-cancellation", r.json()["workflow_id"])
+
+
+@pytest.mark.skipif(not RECORDING, reason="set BOXOFFICE_RECORD_HISTORIES=1 to record histories")
+async def test_record_waitlist_histories(
+    api: httpx.AsyncClient, tokens: Tokens, settings: Settings, temporal: Client, worker: Workers
+) -> None:
+    """Issue 13: a waiting list (a buyer joins a sold-out type, a seat comes back and is offered to her, she declines
+    it, the line is empty and the run ends) and the sweep. Records only these (``-k record_waitlist``)."""
+    HISTORIES.mkdir(exist_ok=True)
+    _event, tt = await setup_sale(api, tokens, capacity=1)
+    held = await hold(api, tokens, tt["id"], 1, user="holder")
+    joined = await api.post(f"/v1/ticket-types/{tt['id']}/waitlist", json={"quantity": 1}, headers=tokens.buyer("b1"))
+    assert joined.status_code == 201, joined.text
+    entry = joined.json()
+    assert (await api.delete(f"/v1/holds/{held}", headers=tokens.buyer("holder"))).status_code == 200
+    for _ in range(300):
+        offered = (await api.get(f"/v1/waitlist/{entry['id']}", headers=tokens.buyer("b1"))).json()
+        if offered["status"] == "offered":
+            break
+        await asyncio.sleep(0.1)
+    assert offered["status"] == "offered", offered
+    assert (await api.delete(f"/v1/waitlist/{entry['id']}", headers=tokens.buyer("b1"))).status_code == 200
+    await _save(temporal, "waitlist", entry["workflow_id"])
+    queue = settings.checkout_task_queue
+    await temporal.start_workflow("WaitlistSweepWorkflow", SweepInput(), id="waitlist-sweep-record", task_queue=queue)
+    await _save(temporal, "waitlist-sweep", "waitlist-sweep-record")

@@ -64,7 +64,7 @@ class FakeSteps:
             holds_expire = self.opened_at + timedelta(minutes=self.hold_minutes)
             expires = min(window, holds_expire).isoformat()
             summary = OrderSummary(inp.checkout.order_id, "pending", 5000, "ZAR", "bo-ref", expires)
-            draft = PaymentDraft("sandbox", "bo-ref", 5000, "ZAR", "b@example.com", "Show", expires)
+            draft = PaymentDraft("sandbox", "bo-ref", 5000, "ZAR", "Show", expires)
             return OpenOrderResult(summary=summary, payment=draft)
 
         @activity.defn(name="initiate_payment")
@@ -129,8 +129,6 @@ def _checkout(order_id: str, *, window_minutes: int, grace_minutes: int = 0) -> 
         user_id="alice",
         hold_ids=[str(uuid.uuid4())],
         provider="sandbox",
-        buyer_email="b@example.com",
-        buyer_name="B",
         request_hash="h",
         payment_window_seconds=window_minutes * 60,
         poll_interval_seconds=60,

@@ -12,7 +12,8 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 
 from bench.checkout.figures import Sample
-from boxoffice.temporal import connect
+from bench.processes import BENCH_PAYLOAD_KEYS
+from boxoffice.temporal import connect, converter_for
 
 BREAKDOWN_A = [
     ("API: auth, precheck queries, start RPC", "checkout_start", "started"),
@@ -31,7 +32,7 @@ ACTIVITY_ORDER = ["open_order", "initiate_payment", "verify_payment", "complete_
 
 async def timelines(address: str, samples: Sequence[Sample]) -> list[dict[str, float]]:
     """For each sample: its buyer-side stamps plus the server's event times of its workflow."""
-    client = await connect(address, "default")
+    client = await connect(address, "default", converter=converter_for(BENCH_PAYLOAD_KEYS))
     out = []
     for s in samples:
         t: dict[str, float] = {

@@ -23,9 +23,10 @@ from bench.checkout.figures import CheckoutFailed, Plan, Run, Sample
 from bench.checkout.observe import DbObserver, api_observe
 from bench.measurement import CpuMeter
 from bench.noop_checkout import NOOP_TASK_QUEUE, NoopCheckoutWorkflow
+from bench.processes import BENCH_PAYLOAD_KEYS
 from bench.seeding import BENCH_ORG
 from boxoffice.checkout.contract import SA_CHECKOUT_STATUS, SA_EVENT_ID, SA_ORDER_ID, SA_ORGANIZATION_ID
-from boxoffice.temporal import connect
+from boxoffice.temporal import connect, converter_for
 
 #: Runs one checkout as buyer ``i``, end to end.
 OneCheckout = Callable[[int], Awaitable[Sample]]
@@ -105,7 +106,7 @@ async def api_buyers(
 @contextlib.asynccontextmanager
 async def noop_client(address: str) -> AsyncIterator[OneCheckout]:
     """A Temporal client; yields ``one(i)`` running one no-op checkout-shaped workflow end to end."""
-    client = await connect(address, "default")
+    client = await connect(address, "default", converter=converter_for(BENCH_PAYLOAD_KEYS))
 
     async def one(_i: int) -> Sample:
         order_id = str(uuid.uuid4())

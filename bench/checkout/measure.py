@@ -12,8 +12,8 @@ from bench.checkout.figures import ModeResult, Plan, Run, Sample
 from bench.checkout.observe import wait_fulfilled
 from bench.checkout.stack import Stack, WorkerProcesses, meter_for
 from bench.measurement import CpuMeter
-from bench.processes import Process, TemporalServer
-from boxoffice.temporal import connect
+from bench.processes import BENCH_PAYLOAD_KEYS, Process, TemporalServer
+from boxoffice.temporal import connect, converter_for
 
 
 async def _throughput(plan: Plan, one: OneCheckout, new_meter: Callable[[], CpuMeter], who: str) -> dict[int, Run]:
@@ -41,7 +41,7 @@ async def measure_real(
     closed (its last step starts the fulfilment run, after the tickets are issued) and, with fulfilment running
     (``fulfils``), once its order is fulfilled, which also measures the time from tickets to e-mail. The no-op
     ceiling's client likewise awaits each run's result."""
-    temporal = await connect(stack.temporal.address, "default")
+    temporal = await connect(stack.temporal.address, "default", converter=converter_for(BENCH_PAYLOAD_KEYS))
 
     async def settle(sample: Sample) -> None:
         await asyncio.wait_for(temporal.get_workflow_handle(sample.workflow_id).result(), 60)

@@ -17,7 +17,7 @@ from boxoffice.config import settings_or_exit
 from boxoffice.db import Database
 from boxoffice.logging import configure_logging
 from boxoffice.payments.providers import Providers
-from boxoffice.temporal import DATA_CONVERTER
+from boxoffice.temporal import converter_for
 from boxoffice.worker import build_workers, ensure_schedules, serve, stop_on_signals
 
 #: Where a bench worker appends one JSON line per activity run (unset: nothing is logged).
@@ -59,7 +59,7 @@ async def bench_worker_main(which: str) -> None:
     client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings.payload_keys),
         interceptors=[ActivityTimer(log)] if log else [],
     )
     db = Database(settings.resolved_database_url)

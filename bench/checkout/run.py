@@ -16,7 +16,7 @@ from bench.checkout.measure import measure_noop, measure_real
 from bench.checkout.observe import count_orders, drain
 from bench.checkout.report import report
 from bench.checkout.stack import LAYOUTS, SEARCH_ATTRIBUTE_NAMES, Stack, boxoffice_workers, noop_worker
-from bench.processes import free_port, run_api, run_temporal_dev_server
+from bench.processes import BENCH_PAYLOAD_KEYS, free_port, run_api, run_temporal_dev_server
 from bench.seeding import buyer_tokens, new_secret, seed_event, server_setting, throwaway_database
 from boxoffice.catalogue.rules import PricingModel, TicketTypeInput
 from boxoffice.migrations import upgrade
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 "BOXOFFICE_DATA_DIR": str(tmp / "data"),
                 "BOXOFFICE_JWT_SECRET": secret,
                 "BOXOFFICE_SANDBOX_WEBHOOK_SECRET": new_secret(),
+                "BOXOFFICE_PAYLOAD_KEYS": BENCH_PAYLOAD_KEYS,
                 "BOXOFFICE_LOG_LEVEL": "WARNING",
             }
             (tmp / "data").mkdir()

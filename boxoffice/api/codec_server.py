@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from google.protobuf import json_format
+from pydantic import BaseModel, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
@@ -160,18 +161,39 @@ async def _apply(request: Request, encode: bool) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
+class PayloadJSON(BaseModel):
+    """One ``temporal.api.common.v1.Payload`` in proto3 JSON."""
+
+    metadata: dict[str, str] = Field(default_factory=dict, description="metadata values, base64")
+    data: str = Field(default="", description="the payload's bytes, base64")
+
+
+class PayloadsJSON(BaseModel):
+    """``temporal.api.common.v1.Payloads`` in proto3 JSON: the body and the answer of ``/codec/decode|encode``."""
+
+    payloads: list[PayloadJSON] = Field(default_factory=list)
+
+
 _REFUSALS = problems.responses(400, 401, 403, 404, 413, 415)
+# The answer is written from the protobuf message itself; the model only documents its shape.
+_ANSWERS: dict[int | str, dict[str, Any]] = {200: {"model": PayloadsJSON, "description": "The payloads, converted"}}
 
 
 @router.post(
-    "/decode", dependencies=[Operator], responses=_REFUSALS, summary="Decode Temporal payloads (operators only)"
+    "/decode",
+    dependencies=[Operator],
+    responses={**_ANSWERS, **_REFUSALS},
+    summary="Decode Temporal payloads (operators only)",
 )
 async def decode(request: Request) -> Response:
     return await _apply(request, encode=False)
 
 
 @router.post(
-    "/encode", dependencies=[Operator], responses=_REFUSALS, summary="Encode Temporal payloads (operators only)"
+    "/encode",
+    dependencies=[Operator],
+    responses={**_ANSWERS, **_REFUSALS},
+    summary="Encode Temporal payloads (operators only)",
 )
 async def encode(request: Request) -> Response:
     return await _apply(request, encode=True)
@@ -192,15 +214,26 @@ def _session_page(request: Request, message: str) -> HTMLResponse:
     return HTMLResponse(_SESSION_PAGE.format(message=escape(message), endpoint=escape(endpoint)))
 
 
-@router.get("/session", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/session", response_class=HTMLResponse, summary="The operator's sign-in page for /codec")
 async def session_page(request: Request) -> HTMLResponse:
+    """A form that posts an operator token to ``POST /codec/session`` (no credential needed to see it)."""
     return _session_page(request, "Paste a token with the operator role.")
+
+
+# An HTML route's errors are still problem+json: declared as such (FastAPI would file them under text/html).
+_SESSION_REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": answer["description"],
+        "content": {problems.PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, answer in problems.responses(401, 403, 404).items()
+}
 
 
 @router.post(
     "/session",
     response_class=HTMLResponse,
-    responses=problems.responses(401, 403, 404),
+    responses=_SESSION_REFUSALS,
     summary="Keep an operator's token in a cookie for /codec",
 )
 async def open_session(

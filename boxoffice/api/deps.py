@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from boxoffice.access import ensure_organization
-from boxoffice.auth import Principal, Role, decode_token
+from boxoffice.auth import Principal, Role, decode_token, refuse_operators
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.errors import Forbidden, Unauthorized
@@ -48,7 +48,8 @@ async def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized("a bearer token is required", code="missing_token")
-    who = decode_token(request.app.state.settings.jwt_secret, creds.credentials)
+    # Issue 11: an operator's token opens /codec only; every business route answers it 403.
+    who = refuse_operators(decode_token(request.app.state.settings.jwt_secret, creds.credentials))
     if who.role is Role.ORG_ADMIN and who.org_id not in request.app.state.known_orgs:
         # An organisation exists once one of its admins first calls the API.
         async with request.app.state.db.transaction() as session:

@@ -11,7 +11,7 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy
 
-from boxoffice.checkout import completion, opening, orders
+from boxoffice.checkout import completion, drafts, opening, orders
 from boxoffice.checkout.contract import (
     CancelOrderInput,
     CompleteOrderInput,
@@ -20,6 +20,7 @@ from boxoffice.checkout.contract import (
     OpenOrderResult,
 )
 from boxoffice.checkout.issuing import TicketIssuer
+from boxoffice.codec import clear_text
 from boxoffice.db import Database
 from boxoffice.errors import Conflict
 from boxoffice.failures import typed_errors
@@ -66,6 +67,7 @@ class OrderActivities:
         had reached the payment page (once per order: the message run's id is the order's). Idempotent."""
         try:
             async with self.db.transaction() as session:
+                await drafts.discard(session, inp.order_id)  # issue 11: a checkout that never opened its order
                 status = await orders.cancel_order(session, inp.order_id, reason=inp.reason, now=utcnow())
         except Conflict as exc:  # already paid: nothing to cancel (the workflow decides what follows)
             return exc.code
@@ -103,5 +105,6 @@ class OrderActivities:
                 id=fulfillment_workflow_id(order_id),
                 task_queue=self.documents_task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=clear_text(f"Tickets of order {order_id}: PDF, stored and e-mailed"),  # issue 11
             )
         return handle.id

@@ -100,7 +100,7 @@ async def complete_order(
             event_id=order.event_id,
             order_id=order.id,
             postings=ledger.sale_postings(txn.provider, order.subtotal_cents, order.fee_cents, order.tip_cents),
-            memo=f"order {order.id}",
+            memo=ledger.sale_memo(order.id, order.discount_cents, [ln.voucher_code for ln in lines if ln.voucher_code]),
         )
     order.status = OrderStatus.PAID
     order.fulfillment_status = FulfillmentStatus.ISSUED

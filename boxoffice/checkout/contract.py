@@ -45,23 +45,17 @@ class CheckoutErrors:
 
 
 @dataclass
-class Attendee:
-    name: str
-    email: str
-
-
-@dataclass
 class CheckoutInput:
+    """What a checkout run needs, and no personal data (issue 11): the buyer's name and e-mail and the attendees
+    wait in the ``checkout_drafts`` row of ``order_id`` until ``open_order`` moves them into the order."""
+
     order_id: str
     organization_id: str
     event_id: str
     user_id: str
     hold_ids: list[str]
     provider: str
-    buyer_email: str
-    buyer_name: str
     request_hash: str
-    attendees: list[Attendee] = field(default_factory=list)
     unit_prices_cents: dict[str, int] = field(default_factory=dict)
     tip_cents: int = 0
     return_url: str | None = None
@@ -87,6 +81,7 @@ class OrderSummary:
     expires_at: str
     payment_url: str | None = None
     request_hash: str = ""
+    total_text: str = ""  # the total as people read it ("ZAR 150.00"), for operators' labels
 
 
 @dataclass
@@ -98,13 +93,13 @@ class PaymentLine:
 
 @dataclass
 class PaymentDraft:
-    """What the provider's payment page shows, priced when the order was created (so nothing is read again)."""
+    """What the provider's payment page shows, priced when the order was created (so nothing is read again but the
+    buyer's e-mail address, which never travels through the workflow's history)."""
 
     provider: str
     reference: str
     amount: int
     currency: str
-    email: str
     description: str
     expires_at: str
     lines: list[PaymentLine] = field(default_factory=list)
@@ -178,10 +173,40 @@ class CancelResult:
 
 @dataclass
 class CheckoutStatus:
+    """The ``status`` query's answer: where the saga is, what it waits for and until when, and what it undid.
+
+    ``status`` is the step (as ``BoxofficeCheckoutStatus``); ``waiting_for`` is None while a step runs. Times are
+    ISO 8601 (UTC). ``compensations_registered`` lists the undo steps that would run, oldest first;
+    ``compensations_done`` those that ran, in the order they ran.
+    """
+
     order_id: str
     status: str
     payment_url: str | None
     cancelled_reason: str | None = None
+    # issue 11: readable runs
+    step: str | None = None  # the activity running now, if any
+    waiting_for: str | None = None  # payment, late_payment, refund, or None
+    deadline: str | None = None  # when the current wait ends
+    payment_deadline: str | None = None  # the end of the payment window (never beyond the holds)
+    late_payment_until: str | None = None  # the end of the grace period after a cancellation
+    payment_checks: int = 0  # how often the provider was asked
+    last_payment_state: str | None = None  # its last answer: pending, succeeded, failed, expired
+    rechecks_requested: int = 0  # operators' payment re-checks received
+    compensations_registered: list[str] = field(default_factory=list)
+    compensations_done: list[str] = field(default_factory=list)
+
+
+SIGNAL_RECHECK_PAYMENT = "recheck_payment"
+
+
+@dataclass
+class PaymentRecheck:
+    """An org admin's "check the payment now" (``POST /v1/orders/{id}/payment-check``): the run asks the provider at
+    once instead of at its next poll; it decides exactly as it would on a webhook hint."""
+
+    request_id: str
+    requested_by: str  # the admin's user id
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice import metrics
-from boxoffice.checkout import pricing
+from boxoffice.checkout import drafts, pricing
 from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.contract import CheckoutInput, OpenOrderResult
 from boxoffice.checkout.orders import CheckoutFailure, get_transaction, order_lines, payment_draft, summary
@@ -22,8 +22,10 @@ from boxoffice.inventory.holds import check_claimable
 from boxoffice.models import Event, Hold, Order, OrderLine, TicketType, Transaction
 from boxoffice.models.states import HoldStatus, PaymentStatus
 from boxoffice.payments.base import payment_reference
+from boxoffice.vouchers import redemption
 
 ATTENDEES_MISMATCH = "AttendeesMismatch"  # the failure's type inside Temporal (open_order checks it again)
+DRAFT_MISSING = "CheckoutDraftMissing"  # the buyer's details are gone (issue 11: they never travel in the run)
 
 
 def hold_ids(inp: CheckoutInput) -> list[uuid.UUID]:
@@ -43,8 +45,11 @@ async def _holds(session: AsyncSession, ids: list[uuid.UUID], *, lock: bool) -> 
     return {h.id: h for h in rows.scalars()}
 
 
-def _check(ids: list[uuid.UUID], found: dict[uuid.UUID, Hold], inp: CheckoutInput, now: datetime) -> list[Hold]:
-    """Every hold claimable by this order, all for one event; the holds in the order given."""
+def _check(
+    ids: list[uuid.UUID], found: dict[uuid.UUID, Hold], inp: CheckoutInput, now: datetime, attendees: int
+) -> list[Hold]:
+    """Every hold claimable by this order, all for one event, and ``attendees`` names fitting their seats; the holds
+    in the order given."""
     for hid in ids:
         check_claimable(
             found.get(hid),
@@ -59,37 +64,40 @@ def _check(ids: list[uuid.UUID], found: dict[uuid.UUID, Hold], inp: CheckoutInpu
             E.MIXED_EVENTS, "all holds of a checkout must be for one event", code="mixed_events", status=422
         )
     holds = [found[i] for i in ids]
-    check_attendees(inp, sum(h.quantity for h in holds))
+    check_attendees(attendees, sum(h.quantity for h in holds))
     return holds
 
 
-def check_attendees(inp: CheckoutInput, tickets: int) -> None:
+def check_attendees(attendees: int, tickets: int) -> None:
     """The attendee list names one person per ticket, in the order of the holds' seats, or is absent (empty):
     every ticket is then the buyer's. Any other length is refused (422 ``attendees_mismatch``), never trimmed."""
-    if inp.attendees and len(inp.attendees) != tickets:
+    if attendees and attendees != tickets:
         raise CheckoutFailure(
             ATTENDEES_MISMATCH,
-            f"{len(inp.attendees)} attendees for {tickets} tickets: give one per ticket, or none",
+            f"{attendees} attendees for {tickets} tickets: give one per ticket, or none",
             code="attendees_mismatch",
             status=422,
             tickets=tickets,
-            attendees=len(inp.attendees),
+            attendees=attendees,
         )
 
 
-async def precheck(session: AsyncSession, inp: CheckoutInput, now: datetime) -> tuple[Event, pricing.Quote]:
+async def precheck(
+    session: AsyncSession, inp: CheckoutInput, now: datetime, *, attendees: int
+) -> tuple[Event, pricing.Quote]:
     """What ``open_order`` would refuse, refused without changing anything: a hold's own problem first (not found,
-    expired, taken, mixed events), then a price problem. Returns the event and the quote."""
+    expired, taken, mixed events, ``attendees`` names that do not fit the seats), then a price problem. Returns the
+    event and the quote."""
     ids = hold_ids(inp)
-    holds = _check(ids, await _holds(session, ids, lock=False), inp, now)
+    holds = _check(ids, await _holds(session, ids, lock=False), inp, now, attendees)
     event, _types, quote = await _price(session, inp, holds)
     return event, quote
 
 
-async def _claim_holds(session: AsyncSession, inp: CheckoutInput, now: datetime) -> list[Hold]:
+async def _claim_holds(session: AsyncSession, inp: CheckoutInput, now: datetime, attendees: int) -> list[Hold]:
     """Mark the buyer's active holds as owned by this order, so the expiry sweeper leaves them alone."""
     ids = hold_ids(inp)
-    holds = _check(ids, await _holds(session, ids, lock=True), inp, now)
+    holds = _check(ids, await _holds(session, ids, lock=True), inp, now, attendees)
     await session.execute(
         update(Hold)
         .where(and_(col(Hold.id).in_(ids), col(Hold.status) == HoldStatus.ACTIVE, col(Hold.order_id).is_(None)))
@@ -112,6 +120,7 @@ async def _price(
     ).all()
     types = {t.id: t for t, _event in rows}
     event = next(e for t, e in rows if t.id == holds[0].ticket_type_id)  # the first hold's (one event per checkout)
+    vouchers = await redemption.terms(session, {h.voucher_id for h in holds if h.voucher_id is not None})
     items = [
         pricing.PricedItem(
             key=str(h.id),
@@ -121,6 +130,7 @@ async def _price(
             minimum_price_cents=types[h.ticket_type_id].minimum_price_cents,
             suggested_price_cents=types[h.ticket_type_id].suggested_price_cents,
             quantity=h.quantity,
+            voucher=vouchers.get(h.voucher_id) if h.voucher_id is not None else None,  # issue 13
         )
         for h in holds
     ]
@@ -140,15 +150,22 @@ async def open_order(
     """Claim the buyer's holds for the order and create it, with its lines and (unless free) its transaction,
     priced once, in the caller's transaction: the order exists exactly when its holds are claimed.
 
-    The order expires at the end of the payment window or at the earliest hold expiry, whichever comes first.
-    A repeat (a retried step, or a replay after a crash) returns the same order.
+    The buyer's name and e-mail and the attendees come from the checkout's draft (``drafts``), which is deleted
+    here: from now on they live in the order only. The order expires at the end of the payment window or at the
+    earliest hold expiry, whichever comes first. A repeat (a retried step, or a replay after a crash) returns the
+    same order.
     """
     oid = uuid.UUID(inp.order_id)
-    holds = await _claim_holds(session, inp, now)
+    buyer = await drafts.load(session, inp.order_id)
+    holds = await _claim_holds(session, inp, now, len(buyer.attendees) if buyer else 0)
     if any(h.order_id == oid for h in holds):  # claimed by this order already: it was created with the claim
         existing = await session.get(Order, oid)
         if existing is not None:
             return await _reopened(session, existing)
+    if buyer is None:
+        raise CheckoutFailure(
+            DRAFT_MISSING, "the buyer's details for this checkout are gone; start a new one", code="checkout_expired"
+        )
     try:
         event, types, q = await _price(session, inp, holds)
     except ValidationFailed as exc:
@@ -159,23 +176,25 @@ async def open_order(
         organization_id=inp.organization_id,
         event_id=event.id,
         user_id=inp.user_id,
-        buyer_email=inp.buyer_email,
-        buyer_name=inp.buyer_name,
+        buyer_email=buyer.buyer_email,
+        buyer_name=buyer.buyer_name,
         currency=event.currency,
         subtotal_cents=q.subtotal_cents,
         fee_cents=q.fee_cents,
         tip_cents=q.tip_cents,
         total_amount=q.total_amount,
+        discount_cents=q.discount_cents,  # issue 13
         provider="none" if q.is_free else inp.provider,
         idempotency_key=inp.idempotency_key,
         request_hash=inp.request_hash,
-        attendees=[{"name": a.name, "email": a.email} for a in inp.attendees],
+        attendees=list(buyer.attendees),
         payment_status=PaymentStatus.NOT_REQUIRED if q.is_free else PaymentStatus.PENDING,
         expires_at=min(window_closes_at, *(h.expires_at for h in holds)),
         created_at=now,
         updated_at=now,
     )
     session.add(order)
+    await session.delete(buyer)  # issue 11: the buyer's details now live in the order only
     lines = [
         OrderLine(
             order_id=oid,
@@ -186,6 +205,9 @@ async def open_order(
             unit_price_cents=line.unit_price_cents,
             line_total_cents=line.line_total_cents,
             position=pos,
+            voucher_id=hold.voucher_id,  # issue 13
+            voucher_code=line.voucher_code,
+            discount_cents=line.discount_cents,
         )
         for pos, (hold, tt, line) in enumerate(zip(holds, types, q.lines, strict=True))
     ]

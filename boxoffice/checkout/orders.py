@@ -21,6 +21,7 @@ from boxoffice.errors import BoxofficeError, Conflict
 from boxoffice.inventory.holds import release_order_holds
 from boxoffice.models import Order, OrderLine, Transaction
 from boxoffice.models.states import FulfillmentStatus, OrderStatus, PaymentStatus, TransactionStatus
+from boxoffice.money import format_money
 from boxoffice.payments.base import PaymentProvider
 
 
@@ -41,12 +42,13 @@ def summary(order: Order, txn: Transaction | None) -> OrderSummary:
         expires_at=order.expires_at.isoformat(),
         payment_url=txn.payment_url if txn else None,
         request_hash=order.request_hash,
+        total_text=format_money(order.total_amount, order.currency),
     )
 
 
 def payment_draft(order: Order, txn: Transaction, event_name: str, lines: list[OrderLine]) -> PaymentDraft:
     """What the provider's payment page shows for the order."""
-    items = [PaymentLine(name=ln.name, unit_amount=ln.unit_price_cents, quantity=ln.quantity) for ln in lines]
+    items = [PaymentLine(name=_line_name(ln), unit_amount=ln.unit_price_cents, quantity=ln.quantity) for ln in lines]
     if order.fee_cents:
         items.append(PaymentLine(name="Service fee", unit_amount=order.fee_cents, quantity=1))
     if order.tip_cents:
@@ -56,11 +58,15 @@ def payment_draft(order: Order, txn: Transaction, event_name: str, lines: list[O
         reference=txn.reference,
         amount=order.total_amount,
         currency=order.currency,
-        email=order.buyer_email,
         description=f"{event_name} ({order.id})"[:200],
         expires_at=order.expires_at.isoformat(),
         lines=items,
     )
+
+
+def _line_name(line: OrderLine) -> str:
+    """A line as the payment page names it: with its voucher's code, its price being the discounted one (issue 13)."""
+    return f"{line.name} (voucher {line.voucher_code})" if line.voucher_code else line.name
 
 
 async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> list[OrderLine]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlmodel import col
 from temporalio import activity
 
 from boxoffice.checkout import orders
@@ -12,6 +15,7 @@ from boxoffice.checkout.contract import InitiatePaymentInput, PaymentCheck, Paym
 from boxoffice.checkout.orders import CheckoutFailure
 from boxoffice.db import Database
 from boxoffice.failures import typed_errors
+from boxoffice.models import Order, Transaction
 from boxoffice.models.types import utcnow
 from boxoffice.payments.base import LineItem, PaymentRequest
 from boxoffice.payments.providers import Providers
@@ -28,12 +32,18 @@ class PaymentActivities:
         """Open the provider's payment page for the order (idempotent by order) and record it.
 
         The checkout passes what the page shows (``open_order``'s ``PaymentDraft``); only whether a page was
-        recorded already is read.
+        recorded already and the buyer's e-mail address (kept out of the history: issue 11) are read, in one query.
         """
         async with typed_errors():
             async with self.db.session() as session:
-                txn = await orders.get_transaction(session, inp.order_id)
-                assert txn is not None
+                row = (
+                    await session.execute(
+                        select(Transaction, col(Order.buyer_email))
+                        .join(Order, col(Order.id) == col(Transaction.order_id))
+                        .where(col(Transaction.order_id) == uuid.UUID(inp.order_id))
+                    )
+                ).one()
+                txn, email = row[0], row[1]
                 if txn.provider_reference and txn.payment_url:
                     return PaymentSessionResult(payment_url=txn.payment_url, provider_reference=txn.provider_reference)
             draft = inp.payment
@@ -45,7 +55,7 @@ class PaymentActivities:
                 reference=draft.reference,
                 amount=draft.amount,
                 currency=draft.currency,
-                email=draft.email,
+                email=email,
                 description=draft.description,
                 return_url=back,
                 cancel_url=back,

@@ -15,11 +15,12 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from boxoffice.auth import Principal
-from boxoffice.checkout import opening, orders
-from boxoffice.checkout.client import start_checkout
-from boxoffice.checkout.contract import Attendee, CheckoutInput, OrderSummary, checkout_workflow_id
+from boxoffice.checkout import drafts, opening, orders
+from boxoffice.checkout.client import RunLabel, start_checkout
+from boxoffice.checkout.contract import CheckoutInput, OrderSummary, checkout_workflow_id
 from boxoffice.checkout.schemas import CheckoutIn, CheckoutOut
 from boxoffice.config import Settings
 from boxoffice.errors import ServiceUnavailable, ValidationFailed
@@ -88,10 +89,7 @@ async def create_checkout(
         user_id=who.user_id,
         hold_ids=[str(h) for h in body.hold_ids],
         provider=body.provider,
-        buyer_email=body.buyer.email,
-        buyer_name=body.buyer.name,
         request_hash=digest,
-        attendees=[Attendee(name=a.name, email=a.email) for a in body.attendees or []],
         unit_prices_cents={str(k): v for k, v in (body.unit_prices_cents or {}).items()},
         tip_cents=body.tip_cents,
         return_url=body.return_url,
@@ -100,20 +98,29 @@ async def create_checkout(
         poll_interval_seconds=settings.payment_poll_interval_seconds,
         late_payment_grace_seconds=settings.late_payment_grace_seconds,
     )
-    event, quote = await opening.precheck(session, inp, utcnow())
+    attendees = [(a.name, a.email) for a in body.attendees or []]
+    event, quote = await opening.precheck(session, inp, utcnow(), attendees=len(attendees))
     inp.event_id = str(event.id)
     if quote.total_amount > 0:
         orders.ensure_currency(providers.for_request(inp.provider), event.currency)
-    await session.rollback()  # nothing was changed; release the connection before waiting on Temporal
+    # Issue 11: the buyer's details wait in the database for the run's first step; the run carries the order id.
+    await drafts.save(session, order_id, email=body.buyer.email, name=body.buyer.name, attendees=attendees)
+    await session.commit()  # before the run starts: its first step reads the draft
+    label = RunLabel(event.name, body.buyer.email, quote.total_amount, event.currency, len(attendees))
     try:
         summary = await asyncio.wait_for(
-            start_checkout(client, inp, task_queue=settings.checkout_task_queue), UPDATE_TIMEOUT_SECONDS
+            start_checkout(client, inp, task_queue=settings.checkout_task_queue, label=label), UPDATE_TIMEOUT_SECONDS
         )
     except WorkflowAlreadyStartedError:
         done = await _existing(session, order_id, digest)
         if done is None:
             raise
         return response(done)
+    except RPCError:
+        # The run did not start (or, if it did, its first step fails for want of the draft and unwinds).
+        await drafts.discard(session, order_id)
+        await session.commit()
+        raise
     except TimeoutError:
         raise ServiceUnavailable(
             "the checkout started but its payment page is not ready yet; read the order",

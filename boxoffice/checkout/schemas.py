@@ -39,3 +39,12 @@ class CheckoutOut(BaseModel):
     payment_url: str | None
     expires_at: datetime
     workflow_id: str
+
+
+class PaymentCheckOut(BaseModel):
+    """An org admin's payment re-check, handed to the order's checkout run (issue 11)."""
+
+    order_id: uuid.UUID
+    request_id: uuid.UUID
+    workflow_id: str
+    status: str  # the order's status when the run was asked

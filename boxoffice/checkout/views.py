@@ -28,6 +28,8 @@ class LineOut(BaseModel):
     quantity: int
     unit_price_cents: int
     line_total_cents: int
+    voucher_code: str | None = None  # issue 13: the voucher that priced this line, and what it took off
+    discount_cents: int = 0
 
 
 class OrderTicketOut(BaseModel):
@@ -61,6 +63,7 @@ class OrderOut(BaseModel):
     subtotal_cents: int
     fee_cents: int
     tip_cents: int
+    discount_cents: int = 0  # issue 13: the vouchers' discount (the subtotal is after it)
     currency: str
     buyer: BuyerOut
     lines: list[LineOut]
@@ -116,6 +119,7 @@ async def order_view(session: AsyncSession, order: Order) -> OrderOut:
         subtotal_cents=order.subtotal_cents,
         fee_cents=order.fee_cents,
         tip_cents=order.tip_cents,
+        discount_cents=order.discount_cents,
         currency=order.currency,
         buyer=BuyerOut(email=order.buyer_email, name=order.buyer_name),
         lines=[LineOut.model_validate(ln, from_attributes=True) for ln in lines.scalars()],

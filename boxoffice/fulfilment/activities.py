@@ -97,6 +97,8 @@ class DocumentActivities:
                     session, inp.order_id, order_url=self.order_url(inp.order_id), locale=self.locale
                 )
                 pdf = await self._pdf(inp.order_id) if inp.kind in messages.WITH_PDF and view.lines else None
+                if only := messages.own_pdf_tickets(inp):  # issue 13: a transfer's new holder, their ticket alone
+                    pdf = await self.renderer.render(self.db, inp.order_id, self.locale, only=only)
                 message = await messages.compose(session, inp, view, pdf)
         message_id = message_id_for(cause_key)
         try:
@@ -106,7 +108,14 @@ class DocumentActivities:
                 raise ApplicationError(str(exc), type=MAIL_REFUSED, non_retryable=True) from exc
             raise
         result = MessageResult(
-            inp.kind, inp.order_id, cause_key, "sent", message_id, view.order.buyer_email, location, recorded=False
+            inp.kind,
+            inp.order_id,
+            cause_key,
+            "sent",
+            message_id,
+            messages.recipient_of(message, view.order.buyer_email),
+            location,
+            recorded=False,
         )
         try:
             await self._record(result)

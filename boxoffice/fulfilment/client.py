@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from boxoffice.codec import clear_text
 from boxoffice.fulfilment.contract import MESSAGE_WORKFLOW, MessageInput, message_workflow_id
 
 
@@ -23,6 +24,7 @@ async def send_message(client: Client, inp: MessageInput, *, task_queue: str) ->
             id=workflow_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=clear_text(f"Message to the buyer of order {inp.order_id}: {inp.kind}"),  # issue 11
         )
     return workflow_id
 

@@ -7,15 +7,16 @@ import multiprocessing
 import os
 import threading
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlmodel import col
 
 from boxoffice.db import Database
-from boxoffice.models import Attendee, Event, Order, Ticket, TicketType
+from boxoffice.models import Attendee, Event, Order, OrderLine, Ticket, TicketType
 from boxoffice.money import format_money
 
 if TYPE_CHECKING:  # WeasyPrint loads only where PDFs are rendered
@@ -26,7 +27,9 @@ def pdf_key(order_id: str) -> str:
     return f"orders/{order_id}/tickets.pdf"
 
 
-async def order_pages(db: Database, order_id: str, locale: str = "en") -> tuple[Order, list[TicketPage]]:
+async def order_pages(
+    db: Database, order_id: str, locale: str = "en", only: Sequence[str] = ()
+) -> tuple[Order, list[TicketPage]]:
     """The order and one page per ticket (whatever its status), in a stable order; prices in ``locale``."""
     from boxoffice.fulfilment.revoked import TicketPage
     from boxoffice.ticketing.pdf import TicketDocument
@@ -38,10 +41,12 @@ async def order_pages(db: Database, order_id: str, locale: str = "en") -> tuple[
         assert event is not None
         rows = (
             await session.execute(
-                select(Ticket, col(TicketType.name), col(Attendee.name))
+                select(Ticket, col(TicketType.name), col(Attendee.name), col(OrderLine.voucher_code))
                 .join(TicketType, col(TicketType.id) == col(Ticket.ticket_type_id))
+                .join(OrderLine, col(OrderLine.id) == col(Ticket.order_line_id))
                 .outerjoin(Attendee, col(Attendee.id) == col(Ticket.attendee_id))
                 .where(col(Ticket.order_id) == order.id)
+                .where(col(Ticket.id).in_([uuid.UUID(t) for t in only]) if only else true())  # issue 13: some
                 .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
             )
         ).all()
@@ -57,13 +62,18 @@ async def order_pages(db: Database, order_id: str, locale: str = "en") -> tuple[
                 ticket_type_name=tt_name,
                 attendee_name=att_name or order.buyer_name,
                 order_id=str(order.id),
-                price_display=format_money(t.price_cents, order.currency, locale),
+                price_display=_price(format_money(t.price_cents, order.currency, locale), voucher_code),
             ),
             t.status,
         )
-        for t, tt_name, att_name in rows
+        for t, tt_name, att_name, voucher_code in rows
     ]
     return order, pages
+
+
+def _price(price: str, voucher_code: str | None) -> str:
+    """The printed price, with the voucher that gave it (issue 13)."""
+    return f"{price} (voucher {voucher_code})" if voucher_code else price
 
 
 def _render_pages(pages: list[TicketPage]) -> bytes:
@@ -105,11 +115,11 @@ def _start_renderer(parent_pid: int, niceness: int) -> None:
 
 
 async def render_pdf(
-    db: Database, order_id: str, executor: Executor | None = None, *, locale: str = "en"
+    db: Database, order_id: str, executor: Executor | None = None, *, locale: str = "en", only: Sequence[str] = ()
 ) -> bytes | None:
-    """The order's tickets as one PDF (revoked ones marked), rendered on ``executor`` (a thread of this process if
-    None); None when the order has no tickets."""
-    _order, pages = await order_pages(db, order_id, locale)
+    """The order's tickets (``only`` those, when given) as one PDF (revoked ones marked), rendered on ``executor``
+    (a thread of this process if None); None when the order has no tickets."""
+    _order, pages = await order_pages(db, order_id, locale, only)
     if not pages:
         return None
     if executor is None:
@@ -158,13 +168,13 @@ class RendererLease:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    async def render(self, db: Database, order_id: str, locale: str = "en") -> bytes | None:
+    async def render(self, db: Database, order_id: str, locale: str = "en", only: Sequence[str] = ()) -> bytes | None:
         """The order's PDF from the shared renderer process (None: no tickets); a dead renderer is replaced on the
         next call."""
         global _renderer
         pool = self.pool()
         try:
-            return await render_pdf(db, order_id, pool, locale=locale)
+            return await render_pdf(db, order_id, pool, locale=locale, only=only)
         except BrokenProcessPool:
             # The renderer process died (killed, out of memory): the activity's next attempt starts a new one.
             with _renderer_lock:

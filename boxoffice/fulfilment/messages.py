@@ -22,7 +22,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from boxoffice.errors import NotFound, ValidationFailed
 from boxoffice.fulfilment.contract import MessageInput
 from boxoffice.messaging import OrderMail, TicketLine, cancellation, cause, confirmation, refund, void
-from boxoffice.models import Attendee, Event, Order, Refund, SentMessage, Ticket, TicketType, Transaction
+from boxoffice.messaging.render import transfer_received, transfer_sent
+from boxoffice.models import (
+    Attendee,
+    Event,
+    Order,
+    OrderLine,
+    Refund,
+    SentMessage,
+    Ticket,
+    TicketTransfer,
+    TicketType,
+    Transaction,
+)
 from boxoffice.models.states import PaymentStatus
 from boxoffice.ticketing.codes import format_code, is_valid_code
 
@@ -66,8 +78,9 @@ async def order_view(session: AsyncSession, order_id: str, *, order_url: str, lo
     assert event is not None
     rows = (
         await session.execute(
-            select(Ticket, col(TicketType.name), col(Attendee.name))
+            select(Ticket, col(TicketType.name), col(Attendee.name), col(OrderLine.voucher_code))
             .join(TicketType, col(TicketType.id) == col(Ticket.ticket_type_id))
+            .join(OrderLine, col(OrderLine.id) == col(Ticket.order_line_id))
             .outerjoin(Attendee, col(Attendee.id) == col(Ticket.attendee_id))
             .where(col(Ticket.order_id) == order.id)
             .order_by(col(Ticket.order_line_id), col(Ticket.index_in_line))
@@ -80,8 +93,9 @@ async def order_view(session: AsyncSession, order_id: str, *, order_url: str, lo
             code=format_code(t.ticket_code) if is_valid_code(t.ticket_code) else t.ticket_code,
             price_minor=t.price_cents,
             status=t.status,
+            voucher_code=voucher_code,
         )
-        for t, type_name, attendee in rows
+        for t, type_name, attendee, voucher_code in rows
     }
     mail = OrderMail(
         order_id=str(order.id),
@@ -96,6 +110,8 @@ async def order_view(session: AsyncSession, order_id: str, *, order_url: str, lo
         total_minor=order.total_amount,
         tickets=tuple(lines.values()),
         locale=locale,
+        discount_minor=order.discount_cents,  # issue 13
+        voucher_codes=tuple(line.voucher_code for line in lines.values() if line.voucher_code),
     )
     return OrderView(order, mail, lines)
 
@@ -125,7 +141,40 @@ async def compose(session: AsyncSession, inp: MessageInput, view: OrderView, pdf
         if line is None:
             raise NotFound(f"ticket {inp.key} not found in order {inp.order_id}", code="ticket_not_found")
         return void(mail, line.code, inp.reason or "The organiser voided this ticket.")
+    if inp.kind == "transfer":
+        return await _transfer(session, inp, view, pdf)
     raise ValidationFailed(f"no message is written for {inp.kind!r}", code="unsupported_message_kind")
+
+
+async def _transfer(session: AsyncSession, inp: MessageInput, view: OrderView, pdf: bytes | None) -> EmailMessage:
+    """Issue 13, a ticket transfer (``key``: ``{transfer_id}:holder`` or ``{transfer_id}:buyer``). The new holder
+    gets their ticket, as a PDF of its own (``own_pdf_tickets``); the buyer a notice of who has it now."""
+    transfer_id, _, party = inp.key.partition(":")
+    transfer = await session.get(TicketTransfer, _uuid(transfer_id, "transfer"))
+    if transfer is None or transfer.order_id != view.order.id or party not in ("holder", "buyer"):
+        raise NotFound(f"no transfer {inp.key} in order {inp.order_id}", code="transfer_not_found")
+    holder = await session.get(Attendee, transfer.to_attendee_id)
+    assert holder is not None
+    new, by_organiser = view.lines[transfer.to_ticket_id], transfer.role == "org_admin"
+    if party == "buyer":
+        old = view.lines[transfer.from_ticket_id]
+        return transfer_sent(view.mail, old.code, new, holder.name, holder.email, by_organiser=by_organiser)
+    if pdf is None:
+        raise NotFound(f"ticket {transfer.to_ticket_id} has no PDF to send", code="no_tickets")
+    return transfer_received(view.mail, new, holder.name, holder.email, pdf, by_organiser=by_organiser)
+
+
+def own_pdf_tickets(inp: MessageInput) -> list[str]:
+    """Issue 13: the tickets whose own PDF a message carries instead of the order's (a transfer's new holder gets
+    their ticket alone), or none."""
+    return list(inp.ticket_ids) if inp.kind == "transfer" else []
+
+
+def recipient_of(message: EmailMessage, default: str) -> str:
+    """The address a composed message goes to (the buyer's, or a transfer's new holder's)."""
+    to = message["To"]
+    addresses = getattr(to, "addresses", ())
+    return str(addresses[0].addr_spec) if addresses else default
 
 
 async def _cancellation(session: AsyncSession, inp: MessageInput, view: OrderView) -> EmailMessage:

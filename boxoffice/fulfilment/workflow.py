@@ -30,8 +30,13 @@ CONFIRMATION_MESSAGE_PATCH = "confirmation-as-message"
 
 async def _send(inp: MessageInput) -> MessageResult:
     """Send the message once for its cause, and make sure its sent-marker is written."""
+    workflow.set_current_details(f"sending the {inp.kind} message of order {inp.order_id} (retried until it goes)")
     result: MessageResult = await workflow.execute_local_activity_method(
-        DocumentActivities.send_message, inp, start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY
+        DocumentActivities.send_message,
+        inp,
+        start_to_close_timeout=timedelta(minutes=1),
+        retry_policy=RETRY,
+        summary=f"send_message: {inp.kind} of order {inp.order_id}",
     )
     if result.status == "sent" and not result.recorded:
         await workflow.execute_local_activity_method(
@@ -39,13 +44,19 @@ async def _send(inp: MessageInput) -> MessageResult:
             result,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RETRY,
+            summary=f"record_message_sent: {inp.kind} of order {inp.order_id}",
         )
     return result
 
 
 async def _render(order_id: str) -> str | None:
+    workflow.set_current_details(f"rendering the tickets PDF of order {order_id}")
     location: str | None = await workflow.execute_local_activity_method(
-        DocumentActivities.render_ticket_pdf, order_id, start_to_close_timeout=timedelta(minutes=2), retry_policy=RETRY
+        DocumentActivities.render_ticket_pdf,
+        order_id,
+        start_to_close_timeout=timedelta(minutes=2),
+        retry_policy=RETRY,
+        summary=f"render_ticket_pdf: order {order_id}",
     )
     return location
 
@@ -76,11 +87,17 @@ class FulfillmentWorkflow:
                 inp.order_id,
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=RETRY,
+                summary=f"email_tickets: order {inp.order_id}",
             )
         result = FulfillmentResult(order_id=inp.order_id, pdf_location=location, emailed_to=sent_to)
         await workflow.execute_local_activity_method(
-            DocumentActivities.mark_fulfilled, result, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+            DocumentActivities.mark_fulfilled,
+            result,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            summary=f"mark_fulfilled: order {inp.order_id}",
         )
+        workflow.set_current_details(f"fulfilled: the tickets of order {inp.order_id} are stored and sent")
         return result
 
 

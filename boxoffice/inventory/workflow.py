@@ -16,5 +16,8 @@ class HoldExpiryWorkflow:
     @workflow.run
     async def run(self, inp: ExpireHoldsInput) -> ExpireHoldsResult:
         return await workflow.execute_local_activity_method(
-            InventoryActivities.expire_holds, inp, start_to_close_timeout=timedelta(seconds=30)
+            InventoryActivities.expire_holds,
+            inp,
+            start_to_close_timeout=timedelta(seconds=30),
+            summary="expire_holds: give back the seats of expired holds",
         )

@@ -9,6 +9,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from boxoffice.checkout.contract import SA_EVENT_ID, SA_ORDER_ID, SA_ORGANIZATION_ID
+from boxoffice.codec import clear_text
 from boxoffice.models import Order
 from boxoffice.refunds.contract import REFUND_WORKFLOW, RefundInput, refund_workflow_id
 
@@ -37,4 +38,5 @@ async def start_refund(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=searchable,
+            static_summary=clear_text(f"Refund {refund_id} of order {searchable.get(SA_ORDER_ID) or '?'}"),  # issue 11
         )

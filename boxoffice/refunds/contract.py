@@ -73,11 +73,16 @@ class RefundProgress:
 
 
 async def refund_capture(
-    capture: CaptureRefund, *, poll_interval_seconds: int, search_attributes: TypedSearchAttributes | None = None
+    capture: CaptureRefund,
+    *,
+    poll_interval_seconds: int,
+    search_attributes: TypedSearchAttributes | None = None,
+    summary: str | None = None,
 ) -> RefundProgress | None:
     """From inside another flow's workflow: give back what was captured for ``capture.order_id`` through the refund
     flow, as a child run that outlives its parent (parent-close policy *abandon*), and wait for its outcome. None when
-    the order's automatic refund is already running elsewhere (it sees the refund through itself)."""
+    the order's automatic refund is already running elsewhere (it sees the refund through itself). ``summary`` is the
+    child's static summary in the Temporal UI (ids and amounts only)."""
     refund_id = auto_refund_id(capture.order_id)
     try:
         return await workflow.execute_child_workflow(
@@ -87,6 +92,7 @@ async def refund_capture(
             result_type=RefundProgress,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             search_attributes=search_attributes,
+            static_summary=summary or f"Automatic refund of order {capture.order_id} ({capture.reason})",
         )
     except WorkflowAlreadyStartedError:
         workflow.logger.info("the automatic refund is already running", extra={"refund_id": refund_id})

@@ -106,21 +106,29 @@ class RefundWorkflow:
                 inp,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=PROVIDER_RETRY,
+                summary=f"prepare_capture_refund: confirm and record what was captured for order "
+                f"{inp.capture.order_id if inp.capture else '?'}",
             )
         )
 
     async def _send(self, inp: RefundInput) -> RefundOutcome:
         """Send (or re-send) the refund. A refusal fails the activity attempt (visible) and is retried for ever."""
         self._progress.state = "sending"
+        workflow.set_current_details(f"sending refund {inp.refund_id} to the provider")
         outcome: RefundOutcome = await workflow.execute_activity_method(
             RefundActivities.execute_refund,
             inp.refund_id,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=PROVIDER_RETRY,
+            summary=f"execute_refund: send refund {inp.refund_id} (provider refusals so far: "
+            f"{self._progress.provider_failures})",
         )
         self._update(outcome, outcome.state)
         if outcome.state == "pending":
-            workflow.set_current_details(f"waiting for the provider to confirm refund {outcome.provider_refund_id}")
+            workflow.set_current_details(
+                f"waiting for the provider to confirm refund {outcome.provider_refund_id}: asked every "
+                f"{inp.poll_interval_seconds} s and on each webhook"
+            )
         return outcome
 
     async def _check(self, refund_id: str, last: RefundOutcome) -> RefundOutcome:
@@ -130,6 +138,7 @@ class RefundWorkflow:
                 refund_id,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=POLL_RETRY,
+                summary=f"check_refund: ask the provider about refund {refund_id}",
             )
         except ActivityError as err:
             workflow.logger.warning(

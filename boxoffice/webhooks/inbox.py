@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from boxoffice import metrics
 from boxoffice.checkout.contract import checkout_workflow_id
+from boxoffice.codec import clear_text
 from boxoffice.db import Database
 from boxoffice.errors import ValidationFailed
 from boxoffice.logging import get_logger
@@ -180,6 +181,7 @@ async def deliver(
                     task_queue=task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    static_summary=clear_text(f"Late payment for order {order_id}: confirm and refund"),  # issue 11
                 )
                 status = "delivered"
     elif kind in REFUND_KINDS and refund_id is not None:

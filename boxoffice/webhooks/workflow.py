@@ -23,7 +23,10 @@ class WebhookRelayWorkflow:
     @workflow.run
     async def run(self, inp: RelayInput) -> RelayResult:
         return await workflow.execute_activity_method(
-            RelayActivities.relay_webhooks, inp, start_to_close_timeout=timedelta(minutes=2)
+            RelayActivities.relay_webhooks,
+            inp,
+            start_to_close_timeout=timedelta(minutes=2),
+            summary="relay_webhooks: deliver inbox events left undelivered",
         )
 
 
@@ -32,7 +35,12 @@ class LatePaymentWorkflow:
     @workflow.run
     async def run(self, inp: LatePaymentInput) -> str:
         capture = CaptureRefund(order_id=inp.order_id, reason="late_payment")
-        progress = await refund_capture(capture, poll_interval_seconds=inp.poll_interval_seconds)
+        workflow.set_current_details(f"refunding a payment that arrived after order {inp.order_id}'s checkout closed")
+        progress = await refund_capture(
+            capture,
+            poll_interval_seconds=inp.poll_interval_seconds,
+            summary=f"Refund of a late payment for order {inp.order_id}",
+        )
         if progress is None:
             return f"the automatic refund {auto_refund_id(inp.order_id)} is already running"
         if progress.state == "not_needed":

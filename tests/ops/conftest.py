@@ -22,9 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.config import Settings
-from boxoffice.temporal import DATA_CONVERTER
+from boxoffice.temporal import converter_for
 from boxoffice.ticketing.keyring import KeyRing
-from tests.harness import settings_for
+from tests.harness import PAYLOAD_KEYS, settings_for
 from tests.ops.processes import BIN, Metrics, Process, Stack, free_port, process_env
 
 
@@ -54,7 +54,7 @@ async def ops_temporal() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(PAYLOAD_KEYS),
         dev_server_log_level="error",
     )
     yield env

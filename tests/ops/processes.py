@@ -45,6 +45,7 @@ def process_env(settings: Settings, temporal_address: str, **extra: str) -> dict
             "BOXOFFICE_DOCUMENTS_TASK_QUEUE": settings.documents_task_queue,
             "BOXOFFICE_JWT_SECRET": settings.jwt_secret,
             "BOXOFFICE_SANDBOX_WEBHOOK_SECRET": settings.sandbox_webhook_secret,
+            "BOXOFFICE_PAYLOAD_KEYS": settings.payload_keys,
             "BOXOFFICE_SIGNING_KEY_FILE": str(settings.signing_key_file),
             "BOXOFFICE_PUBLIC_URL": settings.public_url,
             "BOXOFFICE_PAYMENT_WINDOW_SECONDS": str(settings.payment_window_seconds),

@@ -20,6 +20,7 @@ import pytest
 
 from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.cli import build_parser
+from boxoffice.codec import generate_payload_key
 from boxoffice.config import Settings, refuse_production_defaults
 from tests.ops.compose import (
     COMPOSE_SCHEMA,
@@ -35,7 +36,11 @@ from tests.ops.compose import (
 )
 
 # What an operator must export (the file refuses to start without them), as they would write it.
-OPERATOR_ENV = {"BOXOFFICE_JWT_SECRET": secrets.token_urlsafe(48), "BOXOFFICE_SMTP_URL": "smtp://mail.example.com:587"}
+OPERATOR_ENV = {
+    "BOXOFFICE_JWT_SECRET": secrets.token_urlsafe(48),
+    "BOXOFFICE_SMTP_URL": "smtp://mail.example.com:587",
+    "BOXOFFICE_PAYLOAD_KEYS": generate_payload_key("prod1"),  # issue 11
+}
 
 # Variables the third-party images document, by image: postgres (Docker Hub "postgres", Environment Variables),
 # temporalio/auto-setup (temporalio/docker-builds: docker/auto-setup.sh and config_template.yaml), temporalio/ui

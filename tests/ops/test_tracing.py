@@ -20,7 +20,7 @@ from boxoffice.api.app import create_app
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.payments.providers import Providers
-from boxoffice.temporal import connect
+from boxoffice.temporal import connect, converter_for
 from boxoffice.tracing import TracingConfigError, tracing_from_env, tracing_with
 from boxoffice.worker import build_workers
 from tests.checkout_helpers import checkout, hold, press, setup_sale, wait_order
@@ -55,7 +55,10 @@ async def test_one_trace_from_the_request_to_the_activities(
     tracing = tracing_with(SimpleSpanProcessor(exporter), "boxoffice-test")
     # The API's and the worker's client, as the processes make them: with the tracing interceptor.
     client = await connect(
-        temporal_env.client.service_client.config.target_host, "default", interceptors=tracing.interceptors()
+        temporal_env.client.service_client.config.target_host,
+        "default",
+        converter=converter_for(settings.payload_keys),
+        interceptors=tracing.interceptors(),
     )
     app = create_app(settings, db=db, temporal=client, outbound=loopback.client, providers=providers, tracing=tracing)
     loopback.app = app
