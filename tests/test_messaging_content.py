@@ -7,12 +7,17 @@ import re
 import shutil
 import subprocess
 from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
+from boxoffice.api.schemas import EMAIL_PATTERN
 from boxoffice.messaging import cancellation, confirmation, refund
 from boxoffice.money import NBSP
 from tests.mail_samples import KINDS, PDF, order_mail, parts
@@ -107,3 +112,12 @@ def test_html_renders_as_a_person_sees_it(width: int, tmp_path: Path) -> None:
             assert ink > 0.01 * width * 1200, f"{png} shows almost no text"
             assert white > 0.2 * width * 1200, f"{png} shows no message card"
         print(f"rendered {kind} at {width}px: {png}")
+
+
+@given(st.from_regex(EMAIL_PATTERN, fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_every_address_the_api_accepts_can_be_written_into_a_to_header(address: str) -> None:
+    message = EmailMessage()
+    message["To"] = Address(display_name="Ada", addr_spec=address.strip())
+    message.as_bytes()  # serialises without a header defect
+    assert message["To"].addresses[0].addr_spec == address.strip()

@@ -221,6 +221,12 @@ async def test_the_schema_states_what_ticket_type_validation_accepts(
         ("  ada@example.com\n", True),  # stripped first
         ("ada@exa\x00mple.com", False),
         ("ada@example", False),
+        # Every accepted address can be written into a mail header: no specials, no non-ASCII local part.
+        ("o'neil+tickets@example.co.za", True),
+        ("ada@exa,mple.com", False),
+        ("ada..l@example.com", False),
+        ('"ada"@example.com', False),
+        ("adé@example.com", False),
     ],
 )
 async def test_the_schema_states_what_email_validation_accepts(

@@ -28,8 +28,14 @@ MAX_CAPACITY = 10_000_000
 WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Neither white space nor a control character (NUL, which PostgreSQL text cannot hold, among them).
 _VISIBLE = rf"[^@{WHITE_SPACE}\x00-\x1f\x7f\ufeff]"
+# The parts of an address that can be written into a mail header as they are (so every address accepted here can
+# be sent to): the local part in RFC 5322 atext (ASCII), the domain visible and free of the header's specials.
+_LOCAL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOMAIN_ATOM = rf"[^@{WHITE_SPACE}\x00-\x1f\x7f-\x9f\ufeff()<>\[\]:;,.\\\"]+"
 # Surrounding white space is allowed: it is stripped before the address is checked.
-EMAIL_PATTERN = rf"^[{WHITE_SPACE}]*{_VISIBLE}+@{_VISIBLE}+\.{_VISIBLE}+[{WHITE_SPACE}]*$"
+EMAIL_PATTERN = (
+    rf"^[{WHITE_SPACE}]*{_LOCAL_ATOM}(?:\.{_LOCAL_ATOM})*@{_DOMAIN_ATOM}(?:\.{_DOMAIN_ATOM})+[{WHITE_SPACE}]*$"
+)
 NUL_FREE_PATTERN = r"^[^\x00]*$"
 # Not blank once stripped, and NUL-free: what ``min_length=1`` means for a stripped body string.
 NAME_PATTERN = rf"^[^\x00]*[^\x00{WHITE_SPACE}][^\x00]*$"
@@ -56,7 +62,9 @@ def _nul_free(value: str) -> str:
 
 def _email(value: str) -> str:
     if not re.fullmatch(EMAIL_PATTERN, value):
-        raise ValueError("is not an e-mail address (name@domain.tld, no spaces or control characters)")
+        raise ValueError(
+            "is not an e-mail address (name@domain.tld: no spaces, control characters, quotes or ()<>[]:;,\\)"
+        )
     return value
 
 

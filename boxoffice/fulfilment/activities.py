@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from email.errors import MessageError
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -99,7 +100,12 @@ class DocumentActivities:
                 pdf = await self._pdf(inp.order_id) if inp.kind in messages.WITH_PDF and view.lines else None
                 if only := messages.own_pdf_tickets(inp):  # issue 13: a transfer's new holder, their ticket alone
                     pdf = await self.renderer.render(self.db, inp.order_id, self.locale, only=only)
-                message = await messages.compose(session, inp, view, pdf)
+                try:
+                    message = await messages.compose(session, inp, view, pdf)
+                except (ValueError, MessageError) as exc:  # an address no mail header can hold: final, like a 5xx
+                    raise ApplicationError(
+                        f"cannot address the message: {exc}", type=MAIL_REFUSED, non_retryable=True
+                    ) from exc
         message_id = message_id_for(cause_key)
         try:
             location = await self.mailer.send(message, message_id=message_id)
