@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import hmac
 import math
+import os
 import secrets
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Literal
@@ -83,6 +85,21 @@ class Settings(BaseSettings):
     locale: str = "en"
     s3_presign_seconds: int = Field(default=300, ge=0, le=3600)
 
+    # After the sale (issue 13): an event's cancellation refunds its paid orders, and an edit tells their buyers, at
+    # most ``event_orders_per_second`` orders a second, ``event_batch_size`` per step; such a run continues as new
+    # every ``event_orders_per_run`` orders, and while the refunds settle it looks again every so many seconds.
+    event_orders_per_second: float = Field(default=10.0, gt=0, le=1000)
+    event_batch_size: int = Field(default=10, gt=0, le=500)
+    event_orders_per_run: int = Field(default=500, gt=0)
+    event_cancellation_poll_seconds: int = Field(default=5, gt=0)
+
+    # Waiting lists (issue 13): how long a hold offered to the buyer at the head of a line is kept for them before it
+    # passes to the next, how often a list's run looks again for seats nobody told it about, and how often the sweep
+    # makes sure every list with buyers in it has its run.
+    waitlist_offer_seconds: int = Field(default=900, gt=0)
+    waitlist_recheck_seconds: int = Field(default=300, gt=0)
+    waitlist_sweep_interval_seconds: int = Field(default=300, gt=0)
+
     # Operating (issue 11): which task queues a worker serves (``boxoffice worker --queues`` overrides), and the
     # worker's two Prometheus endpoints on ``metrics_host``: its own boxoffice_* series (``metrics_port``) and the
     # Temporal SDK's worker metrics (``sdk_metrics_port``); 0 serves none. Traces use the standard OTEL_* variables.
@@ -93,6 +110,36 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=0, ge=0, le=65535)
     sdk_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # PII out of workflow history (issue 11): Temporal payloads are encrypted with these keys, ``id:base64key`` of 32
+    # bytes, comma-separated, newest first (``boxoffice payload-keys rotate`` prepends one; every listed key still
+    # decrypts). Dev default: generated once under the data directory, shared by the API and the worker; required in
+    # production. The Temporal UI origins allowed to call the codec endpoint ``/codec`` (CORS), comma-separated.
+    payload_keys: str = ""
+    temporal_ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _check_payload_keys(cls, v: str) -> str:
+        from boxoffice.codec import parse_payload_keys
+
+        if v.strip():
+            parse_payload_keys(v)  # ValueError naming the entry by position and id, never its key
+        return v.strip()
+
+    @field_validator("temporal_ui_origins")
+    @classmethod
+    def _check_ui_origins(cls, v: str) -> str:
+        for origin in (o.strip() for o in v.split(",") if o.strip()):
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin such as https://temporal.example.com:8233")
+        return v
+
+    @property
+    def ui_origins(self) -> list[str]:
+        """The Temporal UI origins allowed to call ``/codec`` from a browser."""
+        return [o.strip() for o in self.temporal_ui_origins.split(",") if o.strip()]
 
     @field_validator("mail_from", "mail_reply_to")
     @classmethod
@@ -220,6 +267,26 @@ def _dev_secret(data_dir: Path, name: str) -> str:
     return value
 
 
+def _dev_payload_keys(data_dir: Path) -> str:
+    """The development payload key, generated once under the data directory (0600) and reused; processes starting
+    at the same moment agree on one (the file appears whole, and only once)."""
+    from boxoffice.codec import generate_payload_key
+
+    path = data_dir / "payload_keys"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".payload_keys.")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(generate_payload_key("dev"))
+            os.link(tmp, path)  # refuses to replace: whoever links first wins, the others read theirs
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
+
 # Production start-up checks (issue 10) -------------------------------------------------------------------------
 
 # Shannon entropy of the secret's own characters, times its length: a crude estimate that refuses repeated,
@@ -250,8 +317,8 @@ def weak_secret(secret: str, dev_secret: str | None = None) -> str | None:
 
 def refuse_production_defaults(settings: Settings) -> None:
     """With ``BOXOFFICE_ENV=production``, raise ``SettingsError`` (one line per variable) unless the database,
-    the signing key, the public URL, a strong JWT secret and SMTP are set explicitly: no dev default (a SQLite
-    file, a generated key or secret, 127.0.0.1, an outbox folder) may stand in for them unnoticed."""
+    the signing key, the public URL, a strong JWT secret, SMTP and the payload keys are set explicitly: no dev default
+    (a SQLite file, a generated key or secret, 127.0.0.1, an outbox folder) may stand in for them unnoticed."""
     given = settings.model_fields_set
     problems = [
         f"BOXOFFICE_{name.upper()}: required in production ({why})"
@@ -261,6 +328,7 @@ def refuse_production_defaults(settings: Settings) -> None:
             ("signing_key_file", "the Ed25519 ticket-signing key; make one with `boxoffice keys generate --out FILE`"),
             ("jwt_secret", "at least 32 random bytes"),
             ("smtp_url", "smtp://, smtps:// or smtp+starttls://; there is no outbox folder in production"),
+            ("payload_keys", "id:base64key of 32 random bytes, from `boxoffice payload-keys generate`"),  # issue 11
         )
         if name not in given or not getattr(settings, name)
     ]
@@ -293,6 +361,8 @@ def build_settings(**overrides: object) -> Settings:
         settings.jwt_secret = _dev_secret(settings.data_dir, "jwt_secret")
     if not settings.sandbox_webhook_secret:
         settings.sandbox_webhook_secret = _dev_secret(settings.data_dir, "sandbox_webhook_secret")
+    if not settings.payload_keys:  # issue 11
+        settings.payload_keys = _dev_payload_keys(settings.data_dir)
     if settings.signing_key_file is None:
         settings.signing_key_file = settings.data_dir / "signing_key.pem"
     return settings

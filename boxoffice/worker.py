@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -35,8 +35,11 @@ from boxoffice.checkout.activities import OrderActivities
 from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.checkout.payment_activities import PaymentActivities
 from boxoffice.checkout.workflow import CheckoutWorkflow
+from boxoffice.codec import clear_text
 from boxoffice.config import Settings
 from boxoffice.db import Database
+from boxoffice.events.activities import EventActivities
+from boxoffice.events.workflow import EventCancellationWorkflow, EventChangeWorkflow
 from boxoffice.fulfilment.activities import DocumentActivities
 from boxoffice.fulfilment.workflow import FulfillmentWorkflow, MessageWorkflow
 from boxoffice.gate.activities import GateActivities
@@ -53,11 +56,17 @@ from boxoffice.refunds.activities import RefundActivities
 from boxoffice.refunds.workflow import RefundWorkflow
 from boxoffice.sandbox.links import checkout_complete_url
 from boxoffice.storage import storage_from_url
-from boxoffice.temporal import connect_checked
+from boxoffice.temporal import RunLabels, connect_checked, converter_for
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
 from boxoffice.ticketing.keyring import KeyRing
 from boxoffice.ticketing.pdf import font_subsetter
 from boxoffice.tracing import process_tracing
+from boxoffice.waitlist import hints as waitlist_hints
+from boxoffice.waitlist.activities import WaitlistActivities
+from boxoffice.waitlist.client import WaitlistRuns
+from boxoffice.waitlist.contract import WAITLIST_SWEEP_SCHEDULE_ID
+from boxoffice.waitlist.contract import SweepInput as WaitlistSweepInput
+from boxoffice.waitlist.workflow import WaitlistSweepWorkflow, WaitlistWorkflow
 from boxoffice.webhooks.activities import RelayActivities
 from boxoffice.webhooks.contract import WEBHOOK_RELAY_SCHEDULE_ID, RelayInput
 from boxoffice.webhooks.workflow import LatePaymentWorkflow, WebhookRelayWorkflow
@@ -114,6 +123,17 @@ def build_workers(
     inventory = InventoryActivities(db)
     relay = RelayActivities(db, settings.checkout_task_queue)
     gate = GateActivities(db, settings.documents_task_queue)
+    # Issue 13, waiting lists: their runs and sweep, and the lists told of seats this worker's activities give back.
+    waitlist_runs = WaitlistRuns.from_settings(settings)
+    waitlist = WaitlistActivities(db, waitlist_runs)
+    waitlist_hints.attach(db, waitlist_hints.Notifier(_returns(client), waitlist_runs))
+    events = EventActivities(  # issue 13: edits and cancellations followed to the orders sold
+        db,
+        issuer,
+        checkout_task_queue=settings.checkout_task_queue,
+        documents_task_queue=settings.documents_task_queue,
+        poll_interval_seconds=settings.payment_poll_interval_seconds,
+    )
     documents = DocumentActivities(
         db,
         storage_from_url(settings.resolved_storage_url, settings.s3_endpoint_url),
@@ -125,9 +145,11 @@ def build_workers(
         else functools.partial(checkout_complete_url, settings.public_url, settings.jwt_secret),
         locale=settings.locale,
     )
+    labels = RunLabels()  # issue 11: every step of every run named in the UI's timeline
     checkout = Worker(
         client,
         task_queue=settings.checkout_task_queue,
+        interceptors=[labels],
         workflows=[
             CheckoutWorkflow,
             RefundWorkflow,
@@ -135,6 +157,10 @@ def build_workers(
             WebhookRelayWorkflow,
             HoldExpiryWorkflow,
             CheckinSweepWorkflow,
+            EventCancellationWorkflow,
+            EventChangeWorkflow,
+            WaitlistWorkflow,
+            WaitlistSweepWorkflow,
         ],
         activities=_with_overrides(
             [
@@ -153,6 +179,15 @@ def build_workers(
                 relay.relay_webhooks,
                 gate.mark_used_tickets,
                 gate.notify_voided_tickets,
+                events.stop_checkouts,
+                events.next_orders,
+                events.cancel_orders,
+                events.tally_cancellation,
+                events.reissue_tickets,
+                events.orders_to_tell,
+                events.tell_buyers,
+                waitlist.advance,
+                waitlist.ensure_running,
             ],
             overrides,
         ),
@@ -163,6 +198,7 @@ def build_workers(
     docs = Worker(
         client,
         task_queue=settings.documents_task_queue,
+        interceptors=[labels],
         workflows=[FulfillmentWorkflow, MessageWorkflow],
         activities=_with_overrides(
             [
@@ -182,6 +218,13 @@ def build_workers(
     return Workers(chosen, documents)
 
 
+def _returns(client: Client) -> Callable[[], Awaitable[Client]]:
+    async def get() -> Client:
+        return client
+
+    return get
+
+
 # --- Schedules and search attributes ------------------------------------------------------------------------
 
 
@@ -191,7 +234,12 @@ async def ensure_schedule(
     """Create (or bring up to date) a Schedule; visible under Schedules in the Temporal UI."""
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            workflow, arg, id=f"{schedule_id}-run", task_queue=task_queue, execution_timeout=timedelta(minutes=2)
+            workflow,
+            arg,
+            id=f"{schedule_id}-run",
+            task_queue=task_queue,
+            execution_timeout=timedelta(minutes=2),
+            static_summary=clear_text(f"Schedule {schedule_id}, every {every_seconds} s"),  # issue 11
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))]),
         policy=SchedulePolicy(overlap=Overlap.SKIP),
@@ -254,6 +302,14 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         task_queue=settings.checkout_task_queue,
         every_seconds=settings.gate_sweep_interval_seconds,
     )
+    await ensure_schedule(  # issue 13: every waiting list with buyers in it has its run
+        client,
+        WAITLIST_SWEEP_SCHEDULE_ID,
+        WaitlistSweepWorkflow.run,
+        WaitlistSweepInput(),
+        task_queue=settings.checkout_task_queue,
+        every_seconds=settings.waitlist_sweep_interval_seconds,
+    )
 
 
 # --- the process --------------------------------------------------------------------------------------------
@@ -287,6 +343,7 @@ async def run_worker(settings: Settings, queues: str | None = None) -> None:
     client = await connect_checked(
         settings.temporal_address,
         settings.temporal_namespace,
+        converter=converter_for(settings.payload_keys),
         interceptors=tracing.interceptors() if tracing else (),
         runtime=runtime,
     )

@@ -8,15 +8,18 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
+from temporalio.converter import PayloadCodec
 
-from boxoffice.api import health, problems
+from boxoffice.api import codec_server, health, problems
 from boxoffice.api.middleware import BodyLimit, RequestContext
 from boxoffice.attendees import routes as attendees
+from boxoffice.auth import operator_verifier
 from boxoffice.books import routes as books
 from boxoffice.catalogue import routes as catalogue
 from boxoffice.checkout import routes as checkout
 from boxoffice.config import Settings
 from boxoffice.db import Database
+from boxoffice.events import routes as events
 from boxoffice.fulfilment import routes as fulfilment
 from boxoffice.gate import routes as gate
 from boxoffice.inventory import routes as inventory
@@ -24,9 +27,12 @@ from boxoffice.payments.providers import Providers
 from boxoffice.refunds import routes as refunds
 from boxoffice.sandbox import routes as sandbox
 from boxoffice.storage import storage_from_url
-from boxoffice.temporal import TemporalHandle
+from boxoffice.temporal import TemporalHandle, converter_for
 from boxoffice.ticketing.keyring import KeyRing
 from boxoffice.tracing import Tracing, process_tracing
+from boxoffice.transfers import routes as transfers
+from boxoffice.vouchers import routes as vouchers
+from boxoffice.waitlist import routes as waitlist
 from boxoffice.webhooks import routes as webhooks
 
 
@@ -54,6 +60,7 @@ def create_app(
             settings.temporal_namespace,
             temporal,
             interceptors=tracing.interceptors() if tracing else (),
+            converter=converter_for(settings.payload_keys),
         )
         app.state.outbound = outbound or httpx.AsyncClient(timeout=httpx.Timeout(15, connect=5))
         app.state.providers = providers or Providers(settings)
@@ -78,12 +85,30 @@ def create_app(
     app.state.known_orgs = set()
     problems.install(app)
 
+    # Issue 11: the Temporal codec endpoint (/codec) decrypts payloads for operators, with CORS for the UI's origins.
+    codec_server.install(
+        app,
+        codec=_payload_codec(settings),
+        verify_operator=operator_verifier(settings.jwt_secret),
+        allowed_origins=settings.ui_origins,
+        namespace=settings.temporal_namespace,
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside RequestContext: a 413 is counted
     app.add_middleware(RequestContext)
 
     app.include_router(gate.router)  # issue 9; first: POST /v1/scans is the hottest route at the doors
     for module in (health, books, catalogue, inventory, checkout, refunds, fulfilment, attendees, webhooks, sandbox):
         app.include_router(module.router)
+    app.include_router(events.router)  # issue 13: event edits and cancellations
+    app.include_router(vouchers.router)  # issue 13
+    app.include_router(waitlist.router)  # issue 13: waiting lists (its lifespan tells them of seats given back)
+    app.include_router(transfers.router)  # issue 13: ticket transfers
     if tracing is not None:
         tracing.instrument(app)  # issue 11: a server span per request, the parent of the workflow spans it starts
     return app
+
+
+def _payload_codec(settings: Settings) -> PayloadCodec:
+    codec = converter_for(settings.payload_keys).payload_codec
+    assert codec is not None  # converter_for always encrypts
+    return codec

@@ -14,7 +14,6 @@ from boxoffice.catalogue.schemas import (
     AvailabilityOut,
     EventIn,
     EventOut,
-    EventPatch,
     TicketTypeIn,
     TicketTypeOut,
     TicketTypePatch,
@@ -41,11 +40,7 @@ async def get_event(event_id: uuid.UUID, who: CurrentUser, session: SessionDep) 
     return EventOut.model_validate(await rules.get_event(session, who.org_id, event_id))
 
 
-@router.patch("/events/{event_id}", response_model=EventOut, responses=responses(401, 403, 404, 422))
-async def update_event(event_id: uuid.UUID, body: EventPatch, who: AdminUser, session: SessionDep) -> EventOut:
-    event = await rules.update_event(session, who.org_id, event_id, body.model_dump(exclude_unset=True))
-    await session.commit()
-    return EventOut.model_validate(event)
+# PATCH /v1/events/{event_id} lives in the events flow (issue 13): an edit follows to the tickets sold.
 
 
 @router.post(
@@ -95,7 +90,7 @@ async def availability(event_id: uuid.UUID, who: CurrentUser, session: SessionDe
             suggested_price_cents=tt.suggested_price_cents,
             max_per_order=tt.max_per_order,
             currency=event.currency,
-            on_sale=rules.sales_refusal(tt.sales_start, tt.sales_end, event.ends_at, now) is None,
+            on_sale=rules.sales_refusal(tt.sales_start, tt.sales_end, event.ends_at, now, event.cancelled_at) is None,
         )
         for tt in await rules.list_ticket_types(session, who.org_id, event_id)
     ]

@@ -17,6 +17,7 @@ from boxoffice.access import ensure_organization
 from boxoffice.errors import Conflict, NotFound, ValidationFailed
 from boxoffice.models import Event, TicketType
 from boxoffice.money import currency_code, format_money, max_minor
+from boxoffice.ticketing.tokens import VALIDITY_AFTER_EVENT
 
 
 class PricingModel(StrEnum):
@@ -26,13 +27,21 @@ class PricingModel(StrEnum):
 
 
 def sales_refusal(
-    sales_start: datetime | None, sales_end: datetime | None, event_ends_at: datetime, now: datetime
+    sales_start: datetime | None,
+    sales_end: datetime | None,
+    event_ends_at: datetime,
+    now: datetime,
+    event_cancelled_at: datetime | None = None,
 ) -> Conflict | None:
-    """Why a ticket type is not on sale at ``now`` (``sales_not_started``, ``sales_ended``), or None when it is.
+    """Why a ticket type is not on sale at ``now`` (``event_cancelled``, ``sales_not_started``, ``sales_ended``),
+    or None when it is.
 
-    The sales window is ``[sales_start, sales_end)``, and never past the end of the event. ``sales_open_sql`` is
-    the same rule as a SQL condition, for the statement that takes seats atomically.
+    The sales window is ``[sales_start, sales_end)``, never past the end of the event, and closed for good once the
+    event is cancelled (issue 13). ``sales_open_sql`` is the same rule as a SQL condition, for the statement that
+    takes seats atomically.
     """
+    if event_cancelled_at is not None:
+        return Conflict("the event is cancelled", code="event_cancelled")
     if sales_start is not None and now < sales_start:
         return Conflict("sales have not started", code="sales_not_started", sales_start=sales_start.isoformat())
     if (sales_end is not None and now >= sales_end) or now >= event_ends_at:
@@ -40,12 +49,15 @@ def sales_refusal(
     return None
 
 
-def sales_open_sql(sales_start: Any, sales_end: Any, event_ends_at: Any, now: Any) -> ColumnElement[bool]:
+def sales_open_sql(
+    sales_start: Any, sales_end: Any, event_ends_at: Any, now: Any, event_cancelled_at: Any = None
+) -> ColumnElement[bool]:
     """``sales_refusal(...) is None`` as a SQL condition over the given columns and the bound ``now``."""
     return and_(
         or_(sales_start.is_(None), sales_start <= now),
         or_(sales_end.is_(None), now < sales_end),
         now < event_ends_at,
+        *([] if event_cancelled_at is None else [event_cancelled_at.is_(None)]),
     )
 
 
@@ -90,6 +102,24 @@ class EventInput:
     service_fee_bps: int = 0
     service_fee_fixed_cents: int = 0
     checkin_policy: str = "single_entry"  # the gate (issue 9)
+    refund_policy: dict[str, Any] | None = None  # issue 13: ``RefundPolicy`` members; None: no self-service
+
+
+def apply_refund_policy(event: Event, policy: dict[str, Any] | None) -> None:
+    """Set the event's refund policy (issue 13) from a ``RefundPolicy`` body's members (None removes it: buyers can
+    no longer cancel paid orders). Neither deadline given means "until the event starts"."""
+    if policy is None:
+        event.refund_cancel_until = event.refund_cancel_hours_before_start = None
+        event.refund_fee_fixed_cents = event.refund_fee_bps = 0
+        return
+    fixed, bps = policy.get("fee_fixed_cents") or 0, policy.get("fee_bps") or 0
+    if fixed < 0 or not 0 <= bps <= 10_000:
+        raise ValidationFailed("the fee kept must be 0–10000 bps and a non-negative fixed part", code="invalid_fee")
+    check_price_limit([fixed], event.currency)
+    until, hours = policy.get("cancel_until"), policy.get("cancel_hours_before_start")
+    event.refund_cancel_until = until
+    event.refund_cancel_hours_before_start = None if until is not None else (hours or 0)
+    event.refund_fee_fixed_cents, event.refund_fee_bps = fixed, bps
 
 
 async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> Event:
@@ -111,16 +141,55 @@ async def create_event(session: AsyncSession, org_id: str, data: EventInput) -> 
         service_fee_fixed_cents=data.service_fee_fixed_cents,
         checkin_policy=data.checkin_policy,
     )
+    apply_refund_policy(event, data.refund_policy)
     session.add(event)
     await session.flush()
     return event
 
 
-async def update_event(session: AsyncSession, org_id: str, event_id: uuid.UUID, changes: dict[str, object]) -> Event:
-    """Apply ``changes`` (today: the check-in policy, which the schema validates) to the organisation's event."""
+# What buyers are told about (the tickets' PDFs show them; the times also move the tickets' validity, the event's end
+# plus ``VALIDITY_AFTER_EVENT``, which a payload carries as u32 epoch seconds: see ``ticketing.tokens``).
+FOLLOW_TO_TICKETS = ("name", "venue", "starts_at", "ends_at", "timezone")
+
+
+async def update_event(
+    session: AsyncSession, org_id: str, event_id: uuid.UUID, changes: dict[str, Any], *, now: datetime
+) -> Event:
+    """Apply ``changes`` to the organisation's event under a row lock, or refuse them all (nothing changes):
+    ``event_cancelled`` (nothing of a cancelled event changes), ``event_ended`` (what buyers were sold cannot
+    change once it is over), ``event_ends_before_start``, ``event_end_in_past``, ``event_too_far`` (tickets could
+    not carry the validity), ``sales_window_after_event`` (a ticket type's sales would close after the new end),
+    ``invalid_timezone``, ``invalid_fee``. A change of what ``FOLLOW_TO_TICKETS`` names counts the event's
+    ``revision`` up: the caller then re-issues its tickets."""
     event = await get_event(session, org_id, event_id)
+    event = (await session.execute(select(Event).where(col(Event.id) == event.id).with_for_update())).scalar_one()
+    if event.cancelled_at is not None:
+        raise Conflict("the event is cancelled: nothing of it changes any more", code="event_cancelled")
+    new_policy, policy = "refund_policy" in changes, changes.pop("refund_policy", None)
+    follows = {f: changes[f] for f in FOLLOW_TO_TICKETS if f in changes and changes[f] != getattr(event, f)}
+    if follows and now >= event.ends_at:
+        raise Conflict("the event has ended: what its buyers were sold cannot change", code="event_ended")
+    starts, ends = follows.get("starts_at", event.starts_at), follows.get("ends_at", event.ends_at)
+    if ends <= starts:
+        raise ValidationFailed("ends_at must be after starts_at", code="event_ends_before_start")
+    if "ends_at" in follows:
+        if ends <= now:
+            raise ValidationFailed("the event cannot end in the past", code="event_end_in_past")
+        if ends.timestamp() + VALIDITY_AFTER_EVENT.total_seconds() >= 2**32:
+            raise ValidationFailed("tickets cannot be valid beyond 2106", code="event_too_far")
+        types = (await session.execute(select(TicketType).where(col(TicketType.event_id) == event.id))).scalars()
+        if late := [t.name for t in types if sales_close_after(t.sales_start, t.sales_end, ends)]:
+            raise ValidationFailed(
+                f"the sales of {', '.join(late)} would close after the new end", code="sales_window_after_event"
+            )
+    if "timezone" in follows:
+        check_timezone(str(follows["timezone"]))
     for field, value in changes.items():
         setattr(event, field, value)
+    if new_policy:
+        apply_refund_policy(event, policy)
+    if follows:
+        event.revision += 1
     await session.flush()
     return event
 
@@ -186,8 +255,13 @@ def validate_ticket_type(tt: TicketTypeInput | TicketType, event: Event, *, sold
         )
     if tt.sales_start and tt.sales_end and tt.sales_end <= tt.sales_start:
         raise ValidationFailed("sales_end must be after sales_start", code="sales_window_inverted")
-    if (tt.sales_start and tt.sales_start >= event.ends_at) or (tt.sales_end and tt.sales_end > event.ends_at):
+    if sales_close_after(tt.sales_start, tt.sales_end, event.ends_at):
         raise ValidationFailed("the sales window must close by the end of the event", code="sales_window_after_event")
+
+
+def sales_close_after(sales_start: datetime | None, sales_end: datetime | None, event_ends_at: datetime) -> bool:
+    """Whether a sales window would open at or close after the end of the event (refused)."""
+    return bool((sales_start and sales_start >= event_ends_at) or (sales_end and sales_end > event_ends_at))
 
 
 async def create_ticket_type(

@@ -4,6 +4,10 @@ The one rule: ``held + sold ≤ capacity`` and ``held`` equals the sum of active
 Every change of a hold's status and the matching change of ``ticket_types.held`` happen in one transaction,
 and seats are taken only by a single conditional ``UPDATE … WHERE held + sold + :q <= capacity``, so
 concurrent buyers can never take the same seat (a CHECK constraint backs it in the schema).
+
+Vouchers (issue 13): seats reserved for voucher holders (``ticket_types.reserved``) are left by ordinary holds; a
+hold with a voucher code first takes the voucher's uses (``vouchers.redemption``), then its seats, in one
+transaction, and every hold that ends unsold gives its uses back with its seats.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, null, or_, select, update
+from sqlalchemy import Uuid, and_, bindparam, insert, null, or_, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +31,8 @@ from boxoffice.inventory.buyer_limits import BuyerLimits
 from boxoffice.models import Event, Hold, TicketType
 from boxoffice.models.states import HoldStatus, sources_of
 from boxoffice.models.types import UTCDateTime
+from boxoffice.models.waitlist import kept_for_waitlist, mark_seats_kept
+from boxoffice.vouchers import redemption
 
 _TT = TicketType.__table__  # type: ignore[attr-defined]
 _H = Hold.__table__  # type: ignore[attr-defined]
@@ -48,22 +54,45 @@ class HoldUnavailable(Conflict):
 # Statements are built once: this is the hottest path of an on-sale night.
 _LOOKUP = (
     select(
-        _TT.c.organization_id, _TT.c.event_id, _TT.c.max_per_order, _TT.c.sales_start, _TT.c.sales_end, _EV.c.ends_at
+        _TT.c.organization_id,
+        _TT.c.event_id,
+        _TT.c.max_per_order,
+        _TT.c.sales_start,
+        _TT.c.sales_end,
+        _EV.c.ends_at,
+        _EV.c.cancelled_at,  # issue 13: a cancelled event sells nothing more
     )
     .join(_EV, _EV.c.id == _TT.c.event_id)
     .where(_TT.c.id == bindparam("tt_id"))
 )
-_TAKE = (
-    update(_TT)
-    .where(and_(_TT.c.id == bindparam("tt_id"), _TT.c.held + _TT.c.sold + bindparam("q") <= _TT.c.capacity))
-    .values(held=_TT.c.held + bindparam("q"))
-    .returning(_TT.c.id)
-)
+
+
+def _seats(quantity: Any, *, reserved: bool) -> tuple[list[Any], dict[str, Any]]:
+    """Issue 13, the seats a hold takes: (conditions, new values). An ordinary hold leaves the seats reserved for
+    voucher holders (``held + sold + reserved + q ≤ capacity``); a hold redeeming a voucher that reserves seats
+    takes them out of that reservation (``reserved ≥ q``), so ``held + sold + reserved`` stays as it was."""
+    if reserved:
+        conditions = [_TT.c.reserved >= quantity, _TT.c.held + _TT.c.sold + quantity <= _TT.c.capacity]
+        return conditions, {"held": _TT.c.held + quantity, "reserved": _TT.c.reserved - quantity}
+    # Issue 13: an ordinary hold also leaves the seats kept for the waiting list (only its offers take them).
+    free = _TT.c.capacity - _TT.c.held - _TT.c.sold - _TT.c.reserved - _TT.c.waitlist_reserved
+    return [quantity <= free], {"held": _TT.c.held + quantity}
+
+
+def _take_statement(reserved: bool) -> Any:
+    """SQLite: take the seats (the rules were checked first, inside the same IMMEDIATE transaction)."""
+    conditions, values = _seats(bindparam("q"), reserved=reserved)
+    return update(_TT).where(_TT.c.id == bindparam("tt_id"), *conditions).values(**values).returning(_TT.c.id)
+
+
+_TAKE, _TAKE_RESERVED = _take_statement(reserved=False), _take_statement(reserved=True)
 _INSERT = insert(_H)
-_AVAILABLE = select(_TT.c.capacity - _TT.c.held - _TT.c.sold).where(_TT.c.id == bindparam("tt_id"))
+_AVAILABLE = select(_TT.c.capacity - _TT.c.held - _TT.c.sold - _TT.c.reserved - _TT.c.waitlist_reserved).where(
+    _TT.c.id == bindparam("tt_id")
+)
 
 
-def _take_and_insert(capped: bool = False) -> Any:
+def _take_and_insert(capped: bool = False, reserved: bool = False) -> Any:
     """PostgreSQL: every rule of a hold (organisation, sales window, per-order limit, seats left) and the insert in
     one statement. The hot row's lock is held for the shortest time and a successful hold costs one round trip
     plus the commit; only a refused one pays for the lookup that says why. (Bind names differ from column names:
@@ -73,6 +102,7 @@ def _take_and_insert(capped: bool = False) -> Any:
         return bindparam(f"p_{name}", **kw)
 
     quantity, created_at = p("quantity"), p("created_at", type_=UTCDateTime())
+    seats, values = _seats(quantity, reserved=reserved)
     taken = (
         update(_TT)
         .where(
@@ -80,11 +110,11 @@ def _take_and_insert(capped: bool = False) -> Any:
             _TT.c.organization_id == p("organization_id"),
             _EV.c.id == _TT.c.event_id,
             or_(_TT.c.max_per_order.is_(None), quantity <= _TT.c.max_per_order),
-            sales_open_sql(_TT.c.sales_start, _TT.c.sales_end, _EV.c.ends_at, created_at),
-            _TT.c.held + _TT.c.sold + quantity <= _TT.c.capacity,
+            sales_open_sql(_TT.c.sales_start, _TT.c.sales_end, _EV.c.ends_at, created_at, _EV.c.cancelled_at),
+            *seats,
             *_buyer_cap(capped, p("organization_id"), p("user_id"), quantity, (p("per_type"), p("per_event"))),
         )
-        .values(held=_TT.c.held + quantity)
+        .values(**values)
         .returning(_TT.c.id, _TT.c.event_id)
         .cte("taken")
     )
@@ -100,9 +130,10 @@ def _take_and_insert(capped: bool = False) -> Any:
         null(),
         created_at,
         null(),
+        p("voucher_id", type_=Uuid()),
     )
     columns = ["id", "organization_id", "event_id", "ticket_type_id", "user_id", "quantity", "status"]
-    columns += ["expires_at", "order_id", "created_at", "ended_at"]
+    columns += ["expires_at", "order_id", "created_at", "ended_at", "voucher_id"]
     return insert(_H).from_select(columns, row).returning(_H.c.event_id)
 
 
@@ -111,8 +142,8 @@ def _buyer_cap(capped: bool, org: Any, user: Any, quantity: Any, limits: Any) ->
     return [buyer_limits.may_hold_sql(org, user, _TT.c.event_id, _TT.c.id, quantity, limits)] if capped else []
 
 
-_TAKE_AND_INSERT = _take_and_insert()
-_TAKE_AND_INSERT_CAPPED = _take_and_insert(capped=True)
+# (capped, from a voucher's reservation) → the statement.
+_TAKE_AND_INSERT = {(c, r): _take_and_insert(capped=c, reserved=r) for c in (False, True) for r in (False, True)}
 
 
 async def _refusal(
@@ -134,7 +165,7 @@ async def _refusal(
         raise ValidationFailed(
             f"at most {row.max_per_order} per order", code="max_per_order_exceeded", max_per_order=row.max_per_order
         )
-    if (closed := sales_refusal(row.sales_start, row.sales_end, row.ends_at, now)) is not None:
+    if (closed := sales_refusal(row.sales_start, row.sales_end, row.ends_at, now, row.cancelled_at)) is not None:
         raise closed
     await buyer_limits.check(conn, who.org_id, who.user_id, row.event_id, ticket_type_id, quantity, limits)
     if only_rules:
@@ -152,12 +183,17 @@ async def create_hold(
     ttl_seconds: int,
     now: datetime,
     limits: BuyerLimits = BuyerLimits(),
+    voucher: str | None = None,
 ) -> Hold:
     """Take ``quantity`` seats of a ticket type for ``ttl_seconds``, or raise ``SoldOut`` (or ``HoldLimitReached``
     when the buyer would hold more than ``limits`` allow) changing nothing. Counted (issue 11): a hold once the
-    caller commits it, a refusal at once by its code."""
+    caller commits it, a refusal at once by its code. With a ``voucher`` code (issue 13), the hold also takes one
+    of its uses per seat, in the same transaction, or raises why it cannot (``voucher_exhausted``, …); the caller
+    must roll back on any error (nothing is committed here)."""
     try:
-        hold = await _take(session, who, ticket_type_id, quantity, ttl_seconds=ttl_seconds, now=now, limits=limits)
+        hold = await _take(
+            session, who, ticket_type_id, quantity, ttl_seconds=ttl_seconds, now=now, limits=limits, voucher=voucher
+        )
     except BoxofficeError as exc:
         metrics.HOLDS_REFUSED.labels(metrics.code(exc.code)).inc()
         raise
@@ -175,10 +211,13 @@ async def _take(
     ttl_seconds: int,
     now: datetime,
     limits: BuyerLimits,
+    voucher: str | None,
 ) -> Hold:
     if quantity < 1:
         raise ValidationFailed("quantity must be at least 1", code="invalid_quantity")
     conn = await session.connection()
+    redeemed = None if voucher is None else await _redeem(conn, who, ticket_type_id, quantity, voucher, now, limits)
+    reserved = redeemed is not None and redeemed.reserving
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "organization_id": who.org_id,
@@ -188,12 +227,13 @@ async def _take(
         "status": HoldStatus.ACTIVE.value,
         "expires_at": now + timedelta(seconds=ttl_seconds),
         "created_at": now,
+        "voucher_id": None if redeemed is None else redeemed.voucher_id,
     }
     if conn.dialect.name == "postgresql":
         params = {f"p_{k}": v for k, v in values.items()}
         if limits.any:
             params.update(p_per_type=limits.per_ticket_type, p_per_event=limits.per_event)
-        inserted = (await conn.execute(_TAKE_AND_INSERT_CAPPED if limits.any else _TAKE_AND_INSERT, params)).first()
+        inserted = (await conn.execute(_TAKE_AND_INSERT[limits.any, reserved], params)).first()
         if inserted is not None:
             return Hold(**values, event_id=inserted.event_id, order_id=None, ended_at=None)
         await _refusal(conn, who, ticket_type_id, quantity, now, limits=limits)  # raises the rule that refused it
@@ -201,13 +241,30 @@ async def _take(
     else:
         row = await _refusal(conn, who, ticket_type_id, quantity, now, only_rules=True, limits=limits)
         values["event_id"] = row.event_id
-        taken = (await conn.execute(_TAKE, {"tt_id": ticket_type_id, "q": quantity})).first() is not None
+        take = _TAKE_RESERVED if reserved else _TAKE
+        taken = (await conn.execute(take, {"tt_id": ticket_type_id, "q": quantity})).first() is not None
         if taken:
             await conn.execute(_INSERT, values)
     if not taken:
         available = max((await conn.execute(_AVAILABLE, {"tt_id": ticket_type_id})).scalar_one(), 0)
         raise SoldOut(f"only {available} left", available=available)
     return Hold(**values, order_id=None, ended_at=None)  # a detached copy of the insert
+
+
+async def _redeem(
+    conn: Any, who: Principal, ticket_type_id: uuid.UUID, quantity: int, code: str, now: datetime, limits: BuyerLimits
+) -> redemption.Redeemed:
+    """Issue 13: take the voucher's uses before the seats (the voucher's row lock makes concurrent redemptions of
+    one code take turns), or raise why not: the ticket type's own rules first, then the voucher's."""
+    found = await redemption.redeem(
+        conn, org=who.org_id, ticket_type_id=ticket_type_id, code=code, quantity=quantity, now=now
+    )
+    if found is None:
+        await _refusal(conn, who, ticket_type_id, quantity, now, only_rules=True, limits=limits)
+        raise await redemption.refusal(
+            conn, org=who.org_id, ticket_type_id=ticket_type_id, code=code, quantity=quantity, now=now
+        )
+    return found
 
 
 def check_claimable(
@@ -234,34 +291,58 @@ async def get_own_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID
 
 
 async def end_holds(session: AsyncSession, where: list[Any], status: HoldStatus, now: datetime) -> list[Hold]:
-    """Move matching active holds to ``status`` and give their seats back, in the caller's transaction."""
+    """Move matching active holds to ``status`` and give their seats back, in the caller's transaction, with the
+    uses of the vouchers they redeemed (issue 13: voucher rows are locked before ticket types, as on every path)."""
     ended = (
         await session.execute(
             update(Hold)
             .where(and_(col(Hold.status).in_(sources_of(HoldStatus, status)), *where))
             .values(status=status.value, ended_at=now)
-            .returning(col(Hold.id), col(Hold.ticket_type_id), col(Hold.quantity))
+            .returning(col(Hold.id), col(Hold.ticket_type_id), col(Hold.quantity), col(Hold.voucher_id))
             .execution_options(synchronize_session=False)
         )
     ).all()
     per_type: Counter[uuid.UUID] = Counter()
-    for _id, tt_id, qty in ended:
+    uses: Counter[uuid.UUID] = Counter()
+    for _id, tt_id, qty, voucher_id in ended:
         per_type[tt_id] += qty
-    await move_seats(session, per_type, held=-1)
-    return [Hold(id=i, ticket_type_id=t, quantity=q) for i, t, q in ended]  # type: ignore[call-arg]
+        if voucher_id is not None:
+            uses[voucher_id] += qty
+    reserved = await redemption.give_back(session, uses) if uses else None
+    await move_seats(session, per_type, held=-1, reserved=reserved)
+    return [Hold(id=i, ticket_type_id=t, quantity=q) for i, t, q, _v in ended]  # type: ignore[call-arg]
 
 
-async def move_seats(session: AsyncSession, per_type: Mapping[uuid.UUID, int], *, held: int = 0, sold: int = 0) -> None:
+async def move_seats(
+    session: AsyncSession,
+    per_type: Mapping[uuid.UUID, int],
+    *,
+    held: int = 0,
+    sold: int = 0,
+    reserved: Mapping[uuid.UUID, int] | None = None,
+) -> None:
     """Move ``per_type[tt]`` seats of each ticket type: ``held``/``sold`` are -1, 0 or +1 (e.g. a sale is held=-1,
-    sold=+1; a refund or a void, sold=-1). Ticket types are updated in a fixed order, so two transactions moving
-    seats of the same types cannot deadlock; the schema's CHECK keeps held + sold within capacity."""
-    for tt_id in sorted(per_type):
-        n = per_type[tt_id]
-        await session.execute(
-            update(TicketType)
-            .where(col(TicketType.id) == tt_id)
-            .values(held=col(TicketType.held) + held * n, sold=col(TicketType.sold) + sold * n)
-        )
+    sold=+1; a refund or a void, sold=-1). ``reserved[tt]`` of the seats given back go into the reservation of the
+    vouchers they came from (issue 13, ``vouchers.redemption.give_back``) instead of on sale. Ticket types are
+    updated in a fixed order, so two transactions moving seats of the same types cannot deadlock; the schema's
+    CHECK keeps held + sold within capacity."""
+    back = reserved or {}
+    for tt_id in sorted(set(per_type) | set(back)):
+        n = per_type.get(tt_id, 0)
+        values = {"held": col(TicketType.held) + held * n, "sold": col(TicketType.sold) + sold * n}
+        if back.get(tt_id):
+            values["reserved"] = col(TicketType.reserved) + back[tt_id]
+        stmt = update(TicketType).where(col(TicketType.id) == tt_id)
+        if (held + sold) * n >= 0:
+            await session.execute(stmt.values(**values))
+            continue
+        # Issue 13: seats come back. Those the waiting list wants are kept for it in this same statement (ordinary
+        # holds cannot take them), and the list is told once the transaction commits.
+        after = (values["held"], values["sold"], values.get("reserved", col(TicketType.reserved)))
+        waiting = col(TicketType.waitlist_waiting)
+        values["waitlist_reserved"] = kept_for_waitlist(col(TicketType.capacity), *after, waiting)
+        if (await session.execute(stmt.values(**values).returning(waiting))).scalar_one_or_none():
+            mark_seats_kept(session, tt_id)
 
 
 async def release_hold(session: AsyncSession, who: Principal, hold_id: uuid.UUID, *, now: datetime) -> Hold:
@@ -288,7 +369,9 @@ async def release_order_holds(session: AsyncSession, order_id: str, now: datetim
 
 
 async def expire_due_holds(session: AsyncSession, *, now: datetime, limit: int = 1000) -> int:
-    """Expire unclaimed active holds past their time and return their seats. Returns how many expired."""
+    """Expire unclaimed active holds past their time and return their seats. Returns how many expired. First,
+    the seats reserved by vouchers whose validity is over go back on sale (issue 13), on the same sweep."""
+    await redemption.release_lapsed(session, now=now)
     due = (
         select(col(Hold.id))
         .where(col(Hold.status) == HoldStatus.ACTIVE, col(Hold.order_id).is_(None), col(Hold.expires_at) <= now)

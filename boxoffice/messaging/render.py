@@ -33,6 +33,7 @@ class TicketLine:
     code: str
     price_minor: int
     status: str = "active"
+    voucher_code: str | None = None  # issue 13: the voucher that priced it (``price_minor`` is after it)
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,16 @@ class OrderMail:
     tickets: Sequence[TicketLine] = field(default_factory=tuple)
     locale: str = "en"
     brand: str = "Boxoffice"
+    # Issue 13: what the order's vouchers took off (shown above the total), and their codes.
+    discount_minor: int = 0
+    voucher_codes: Sequence[str] = field(default_factory=tuple)
 
 
 _LIVE = ("active", "scanned", "used")
 _STATUS_LABELS = {"active": "Valid", "scanned": "Scanned", "used": "Used", "voided": "Voided", "refunded": "Refunded"}
 # Accent colour per kind, and status badge colours (text, background): chosen for contrast on white (WCAG AA).
 _ACCENTS = {"confirmation": "#4338ca", "refund": "#0f766e", "cancellation": "#b45309", "void": "#b91c1c"}
+_ACCENTS.update(transfer_received="#4338ca", transfer_sent="#0369a1")  # issue 13: ticket transfers
 _BADGES = {
     "active": ("#166534", "#dcfce7"),
     "scanned": ("#1e40af", "#dbeafe"),
@@ -109,6 +114,7 @@ def _ticket_rows(mail: OrderMail, tickets: Sequence[TicketLine]) -> list[dict[st
             "status": t.status,
             "status_label": _STATUS_LABELS.get(t.status, t.status.title()),
             "badge": _BADGES.get(t.status, _BADGES["used"]),
+            "voucher_code": t.voucher_code,
         }
         for t in tickets
     ]
@@ -132,6 +138,8 @@ def _context(mail: OrderMail, kind: str, **extra: Any) -> dict[str, Any]:
         "order_url": mail.order_url,
         "tickets": _ticket_rows(mail, mail.tickets),
         "total": format_money(mail.total_minor, mail.currency, mail.locale),
+        "discount": format_money(mail.discount_minor, mail.currency, mail.locale) if mail.discount_minor else None,
+        "vouchers": ", ".join(dict.fromkeys(mail.voucher_codes)),
         **extra,
     }
 
@@ -231,3 +239,41 @@ def void(mail: OrderMail, ticket_code: str, reason: str) -> EmailMessage:
         others_count=sum(1 for t in mail.tickets if t.code != ticket_code and t.status in ("active", "scanned")),
     )
     return _message(mail, "void", f"A ticket for {_one_line(mail.event_name)} was voided", ctx)
+
+
+def transfer_received(
+    mail: OrderMail, ticket: TicketLine, holder_name: str, holder_email: str, pdf: bytes, *, by_organiser: bool
+) -> EmailMessage:
+    """Issue 13: a ticket transferred to ``holder_name`` <``holder_email``>, sent to them with their ticket alone
+    attached. It shows neither the order's link nor its other tickets (they are the buyer's)."""
+    theirs = replace(mail, buyer_name=holder_name, buyer_email=holder_email, tickets=(ticket,))
+    giver = "The organiser" if by_organiser else (mail.buyer_name.split() or ["Someone"])[0]
+    event = _one_line(mail.event_name)
+    ctx = _context(
+        theirs,
+        "transfer_received",
+        preheader=f"{giver} transferred a ticket for {event} to you. It is attached as a PDF.",
+        giver=giver,
+        ticket_code=ticket.code,
+    )
+    msg = _message(theirs, "transfer_received", f"Your ticket for {event}", ctx)
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename="ticket.pdf")
+    return msg
+
+
+def transfer_sent(
+    mail: OrderMail, old_code: str, new: TicketLine, holder_name: str, holder_email: str, *, by_organiser: bool
+) -> EmailMessage:
+    """Issue 13: the buyer's notice that ticket ``old_code`` was transferred to ``holder_name``: its code no longer
+    works, and the new ticket (``new``) was sent to ``holder_email``."""
+    ctx = _context(
+        mail,
+        "transfer_sent",
+        preheader=f"Ticket {old_code} now belongs to {_one_line(holder_name)} and can no longer be used by you.",
+        old_code=old_code,
+        holder_name=holder_name,
+        holder_email=holder_email,
+        by_organiser=by_organiser,
+        transferred=_ticket_rows(mail, [new]),
+    )
+    return _message(mail, "transfer_sent", f"A ticket for {_one_line(mail.event_name)} was transferred", ctx)

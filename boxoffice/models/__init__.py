@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from boxoffice.models.catalogue import Event, Hold, Organization, TicketType
+from boxoffice.models.drafts import CheckoutDraft  # issue 11
 from boxoffice.models.gate import Scan, TicketVoid
 from boxoffice.models.messages import SentMessage
 from boxoffice.models.orders import (
@@ -31,8 +32,11 @@ from boxoffice.models.states import (
     RefundStatus,
     TicketStatus,
     TransactionStatus,
+    WaitlistStatus,
     check_transition,
 )
+from boxoffice.models.vouchers import Voucher
+from boxoffice.models.waitlist import TicketTransfer, WaitlistEntry  # issue 13: waiting lists and transfers
 
 # (table class, attribute) → the machine its value must follow.
 GUARDED: dict[tuple[type, str], Any] = {
@@ -43,6 +47,7 @@ GUARDED: dict[tuple[type, str], Any] = {
     (Transaction, "status"): TransactionStatus,
     (Ticket, "status"): TicketStatus,
     (Refund, "status"): RefundStatus,
+    (WaitlistEntry, "status"): WaitlistStatus,
 }
 
 
@@ -61,6 +66,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Attendee",
+    "CheckoutDraft",
     "Event",
     "Hold",
     "Journal",
@@ -73,9 +79,12 @@ __all__ = [
     "Scan",
     "SentMessage",
     "Ticket",
+    "TicketTransfer",
     "TicketType",
     "TicketVoid",
     "Transaction",
+    "Voucher",
+    "WaitlistEntry",
     "WebhookEvent",
     "metadata",
 ]

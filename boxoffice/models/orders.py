@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from boxoffice.models.states import (
@@ -31,6 +31,7 @@ class Order(SQLModel, table=True):
         CheckConstraint(
             "total_amount >= 0 AND subtotal_cents >= 0 AND fee_cents >= 0 AND tip_cents >= 0", name="ck_orders_amounts"
         ),
+        Index("ix_orders_event_status", "event_id", "status"),  # issue 13: an event's orders, page by page
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -57,6 +58,8 @@ class Order(SQLModel, table=True):
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancel_reason: str | None = Field(default=None, max_length=64)
+    # Vouchers (issue 13): what the order's vouchers took off its tickets (the subtotal is after it).
+    discount_cents: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class OrderLine(SQLModel, table=True):
@@ -72,6 +75,10 @@ class OrderLine(SQLModel, table=True):
     unit_price_cents: int
     line_total_cents: int
     position: int = 0
+    # Vouchers (issue 13): the hold's voucher, its code, and what it took off this line.
+    voucher_id: uuid.UUID | None = Field(default=None, foreign_key="vouchers.id")
+    voucher_code: str | None = Field(default=None, max_length=64)
+    discount_cents: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Transaction(SQLModel, table=True):
@@ -126,6 +133,8 @@ class Refund(SQLModel, table=True):
     requested_by: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # After the sale (issue 13): what a buyer's own cancellation kept of the tickets' prices (organiser revenue).
+    fee_kept_cents: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Attendee(SQLModel, table=True):
@@ -174,6 +183,8 @@ class Ticket(SQLModel, table=True):
     first_gate_id: str | None = Field(default=None, max_length=64)
     last_scanned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     inside: bool = False
+    # Transfers (issue 13): the ticket that replaced this one (it was given to another person; this one is voided).
+    replaced_by_id: uuid.UUID | None = None
 
 
 class LedgerEntry(SQLModel, table=True):

@@ -62,6 +62,18 @@ class RefundStatus(StrEnum):
     FAILED = "failed"
 
 
+class WaitlistStatus(StrEnum):
+    """Issue 13: a buyer in a waiting list: in the line, holding an offer, or out of it (the offer taken, passed
+    on unused, the buyer left, or the line closed because sales are over)."""
+
+    WAITING = "waiting"
+    OFFERED = "offered"
+    TAKEN = "taken"
+    PASSED = "passed"
+    LEFT = "left"
+    CLOSED = "closed"
+
+
 # A refund not settled yet: an order has at most one (a failed one is being sent again).
 REFUND_IN_FLIGHT = (RefundStatus.REQUESTED.value, RefundStatus.PENDING.value, RefundStatus.FAILED.value)
 
@@ -111,6 +123,10 @@ TRANSITIONS: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         R.REQUESTED: frozenset({R.PENDING, R.SUCCEEDED, R.FAILED}),
         R.PENDING: frozenset({R.SUCCEEDED, R.FAILED}),
         R.FAILED: frozenset({R.PENDING, R.SUCCEEDED}),
+    },
+    WaitlistStatus: {  # issue 13
+        WaitlistStatus.WAITING: frozenset({WaitlistStatus.OFFERED, WaitlistStatus.LEFT, WaitlistStatus.CLOSED}),
+        WaitlistStatus.OFFERED: frozenset({WaitlistStatus.TAKEN, WaitlistStatus.PASSED, WaitlistStatus.LEFT}),
     },
 }
 

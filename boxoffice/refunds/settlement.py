@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,7 @@ from boxoffice.models.states import (
     TransactionStatus,
 )
 from boxoffice.payments.base import EventKind, RefundRequest, RefundState
+from boxoffice.vouchers import redemption
 
 
 async def refund_request(session: AsyncSession, refund_id: str) -> RefundRequest:
@@ -143,31 +144,52 @@ async def _settle_requested(
     ids = [uuid.UUID(t) for t in refund.ticket_ids]
     tickets = list((await session.execute(select(Ticket).where(col(Ticket.id).in_(ids)))).scalars())
     per_type: dict[uuid.UUID, int] = {}
+    per_line: dict[uuid.UUID, int] = {}
     ticket_part = 0
     for t in tickets:
         if t.status != TicketStatus.REFUNDED:
             t.status = TicketStatus.REFUNDED
             per_type[t.ticket_type_id] = per_type.get(t.ticket_type_id, 0) + 1
+            per_line[t.order_line_id] = per_line.get(t.order_line_id, 0) + 1
             ticket_part += t.price_cents
-    await move_seats(session, per_type, sold=-1)
+    # Issue 13: a refunded ticket gives its voucher's use back, as pretix does for a cancelled position (vouchers
+    # are locked before ticket types, as on every path).
+    reserved = await redemption.give_back(session, await redemption.line_uses(session, per_line))
+    await move_seats(session, per_type, sold=-1, reserved=reserved)
     remaining = (
         await session.execute(
             select(col(Ticket.id)).where(col(Ticket.order_id) == order.id, col(Ticket.status) != TicketStatus.REFUNDED)
         )
     ).first()
-    if remaining is None or fully:
+    kept = refund.fee_kept_cents
+    if remaining is None and not fully and kept:
+        # A buyer's own cancellation (issue 13): every ticket refunded, but the fee it kept stays paid.
+        order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
+    elif remaining is None or fully:
         order.status = OrderStatus.REFUNDED
         order.payment_status = PaymentStatus.REFUNDED
     else:
         order.payment_status = PaymentStatus.PARTIALLY_REFUNDED
-    # The refunded amount is the tickets' prices plus, on a full refund, the fee and tip; anything else
-    # (a rounding remainder) comes back out of the fee.
-    rest = refund.amount - ticket_part
-    tip = min(order.tip_cents, max(rest, 0)) if fully else 0
+    # The refunded amount is the tickets' prices (less a cancellation fee kept, which stays the organiser's) plus,
+    # on a full refund or a cancellation, the fee and tip; a full refund also returns the fees kept before. Anything
+    # else (a rounding remainder) comes back out of the fee.
+    organizer = ticket_part - kept + (await _kept_before(session, order.id) if fully else 0)
+    rest = refund.amount - organizer
+    tip = min(order.tip_cents, max(rest, 0)) if fully or kept else 0
     fee = rest - tip
     return [
-        ledger.Posting(ledger.ORGANIZER_PAYABLE, ticket_part),
+        ledger.Posting(ledger.ORGANIZER_PAYABLE, organizer),
         ledger.Posting(ledger.PLATFORM_FEES, fee),
         ledger.Posting(ledger.TIPS_PAYABLE, tip),
         ledger.Posting(ledger.clearing(txn.provider), -refund.amount),
     ]
+
+
+async def _kept_before(session: AsyncSession, order_id: uuid.UUID) -> int:
+    """The cancellation fees the order's settled refunds kept (issue 13), which a full refund gives back."""
+    total = await session.execute(
+        select(func.coalesce(func.sum(col(Refund.fee_kept_cents)), 0)).where(
+            col(Refund.order_id) == order_id, col(Refund.status) == RefundStatus.SUCCEEDED
+        )
+    )
+    return int(total.scalar_one())

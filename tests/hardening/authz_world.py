@@ -17,6 +17,7 @@ from tests.helpers import make_event, make_ticket_type
 
 OWN_ORG, OTHER_ORG, OWNER, STRANGER = "org1", "org2", "alice", "mallory"
 EVENT_NAME, VENUE, EMAIL = "Secret Gala 7f3a", "Vault 9 Annex", "alice.owner.51@example.com"
+VOUCHER_CODE = "GALA-SECRET-7F3A"
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,11 @@ class World:
     hold: str = ""
     checkout_hold: str = ""
     tickets: list[dict[str, Any]] = field(default_factory=list)
+    voucher: str = ""  # issue 13
 
     def org_secrets(self) -> set[str]:
         """The organisation's own data: no other organisation sees it."""
-        return {self.event, self.ticket_type, EVENT_NAME, VENUE}
+        return {self.event, self.ticket_type, EVENT_NAME, VENUE, self.voucher, VOUCHER_CODE}
 
     def owner_secrets(self) -> set[str]:
         """The buyer's own data: only she and her organisation's admins see it."""
@@ -89,4 +91,9 @@ async def build_world(api: httpx.AsyncClient, tokens: Tokens) -> World:
     world.pending_order = pending.json()["order_id"]
     world.hold = await hold(api, tokens, tt["id"], 1)
     world.checkout_hold = await hold(api, tokens, tt["id"], 1)
+    voucher = await api.post(
+        f"/v1/events/{world.event}/vouchers", json={"kind": "free", "code": VOUCHER_CODE, "tag": "gala"}, headers=admin
+    )
+    assert voucher.status_code == 201, voucher.text
+    world.voucher = voucher.json()["id"]
     return world

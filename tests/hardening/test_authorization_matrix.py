@@ -13,13 +13,17 @@ not done until this table says who may call it. Rules (``Rule``):
 - OWNER: the buyer who owns it; other roles 403, any other buyer 404.
 - OWNER_OR_ADMIN: the owner or an admin of her organisation; anyone else 404 (never 403: no hint it exists).
 - GATE: a scanner or admin of the organisation; buyers 403, another organisation's 404.
+- OPERATOR (issue 11): an operator, whatever the organisation; every other role 403. An operator gets 403 from every
+  route that is not PUBLIC, SIGNED or OPERATOR.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -32,6 +36,7 @@ from tests.harness import Tokens
 
 class Rule(Enum):
     PUBLIC, SIGNED, LIST, MEMBER, ADMIN_ANY, ADMIN, BUYER, OWNER, OWNER_OR_ADMIN, GATE = range(10)
+    OPERATOR = 10  # issue 11: the codec endpoint, an operator's only door (every other route answers operators 403)
 
 
 Request = Callable[[World], tuple[str, dict[str, Any]]]  # → (path, httpx keyword arguments)
@@ -57,7 +62,18 @@ def scan(w: World) -> tuple[str, dict[str, Any]]:
     return "/v1/scans", {"json": {"payload": w.tickets[0]["qr_payload"], "gate_id": "g1", "event_id": w.event}}
 
 
+OFFLINE_SCAN_ID = str(uuid.uuid4())
+
+
+def upload(w: World) -> tuple[str, dict[str, Any]]:
+    """An offline gate's upload: the same scan id every time (the first allowed caller records it, the others are
+    answered from its record)."""
+    item = {"id": OFFLINE_SCAN_ID, "payload": w.tickets[0]["qr_payload"], "scanned_at": datetime.now(UTC).isoformat()}
+    return "/v1/scans/batch", {"json": {"event_id": w.event, "gate_id": "g1", "scans": [item]}}
+
+
 R = Rule
+NO_ENTRY = "4e0f6c1a-2b7d-4c39-9a85-0d6e3f1b2c47"  # issue 13: a waiting list entry nobody has
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): row(R.PUBLIC, 200, request=at("/healthz")),
     ("GET", "/readyz"): row(R.PUBLIC, 200, request=at("/readyz")),
@@ -88,11 +104,39 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/events/{event_id}/attendees.csv"): row(R.ADMIN, 200, request=at("/v1/events/{w.event}/attendees.csv")),
     ("GET", "/v1/events/{event_id}/scans"): row(R.ADMIN, 200, request=at("/v1/events/{w.event}/scans")),
     ("GET", "/v1/events/{event_id}/gate-bundle"): row(R.GATE, 200, request=at("/v1/events/{w.event}/gate-bundle")),
+    # Issue 11: the Temporal codec endpoint (operators only) and an admin's payment re-check of a waiting checkout.
+    ("POST", "/codec/decode"): row(R.OPERATOR, 200, request=at("/codec/decode", json={"payloads": []})),
+    ("POST", "/codec/encode"): row(R.OPERATOR, 200, request=at("/codec/encode", json={"payloads": []})),
+    ("GET", "/codec/session"): row(R.PUBLIC, 200, request=at("/codec/session")),
+    ("POST", "/codec/session"): row(R.OPERATOR, 200, request=at("/codec/session")),
+    ("DELETE", "/codec/session"): row(R.PUBLIC, 204, request=at("/codec/session", method="DELETE")),
+    ("POST", "/v1/orders/{order_id}/payment-check"): row(
+        R.ADMIN, 202, request=at("/v1/orders/{w.pending_order}/payment-check"), order=4
+    ),
     # Mutating operations, in the order they run (each allowed caller last within its row).
     ("PATCH", "/v1/tickets/{ticket_id}/attendee"): row(
         R.OWNER_OR_ADMIN, 200, request=at("/v1/tickets/{t1}/attendee", json={"name": "Renamed Guest"}), order=1
     ),
+    # Issue 13: a transfer (the same one again answers 200); waiting lists (the world's type is not sold out, and
+    # alice waits in no line: her own entry ids are unknown, so 404 is what she gets too).
+    ("POST", "/v1/tickets/{ticket_id}/transfer"): row(
+        R.OWNER_OR_ADMIN,
+        200,
+        201,
+        request=at("/v1/tickets/{t1}/transfer", json={"name": "New Holder", "email": "new.holder@example.com"}),
+        order=1,
+    ),
+    ("POST", "/v1/ticket-types/{ticket_type_id}/waitlist"): row(
+        R.BUYER, 409, request=at("/v1/ticket-types/{w.ticket_type}/waitlist", json={"quantity": 1}), order=1
+    ),
+    ("DELETE", "/v1/waitlist/{entry_id}"): row(R.OWNER, 404, request=at(f"/v1/waitlist/{NO_ENTRY}", method="DELETE")),
+    ("GET", "/v1/waitlist"): row(R.LIST, 200, request=at("/v1/waitlist")),
+    ("GET", "/v1/waitlist/{entry_id}"): row(R.OWNER, 404, request=at(f"/v1/waitlist/{NO_ENTRY}")),
+    ("GET", "/v1/ticket-types/{ticket_type_id}/waitlist"): row(
+        R.ADMIN, 200, request=at("/v1/ticket-types/{w.ticket_type}/waitlist")
+    ),
     ("POST", "/v1/scans"): row(R.GATE, 200, request=scan, order=2),
+    ("POST", "/v1/scans/batch"): row(R.GATE, 200, request=upload, order=2),
     ("POST", "/v1/orders/{order_id}/resend"): row(R.ADMIN, 202, request=at("/v1/orders/{w.order}/resend"), order=3),
     ("POST", "/v1/tickets/{ticket_id}/void"): row(
         R.ADMIN, 200, 409, request=at("/v1/tickets/{t2}/void", json={"reason": "matrix"}), order=4
@@ -140,12 +184,42 @@ MATRIX: dict[tuple[str, str], Row] = {
         order=10,
     ),
     ("PATCH", "/v1/events/{event_id}"): row(R.ADMIN, 200, request=at("/v1/events/{w.event}", json={}), order=11),
+    # Issue 13: an event's cancellation and its progress; cancelling runs last of all (nothing of the event sells
+    # after it), and a repeat answers the same cancellation.
+    ("GET", "/v1/events/{event_id}/cancellation"): row(R.ADMIN, 200, request=at("/v1/events/{w.event}/cancellation")),
+    ("POST", "/v1/events/{event_id}/cancel"): row(
+        R.ADMIN, 202, request=at("/v1/events/{w.event}/cancel", json={}), order=99
+    ),
     ("PATCH", "/v1/ticket-types/{ticket_type_id}"): row(
         R.ADMIN, 200, request=at("/v1/ticket-types/{w.ticket_type}", json={"name": "GA renamed"}), order=12
     ),
     ("POST", "/v1/orders/{order_id}/refunds"): row(
         R.ADMIN, 202, 409, request=at("/v1/orders/{w.order}/refunds", json={}), order=13
     ),
+    # Vouchers (issue 13): the organisation's admins only; buyers redeem a code through POST /v1/holds.
+    ("GET", "/v1/events/{event_id}/vouchers"): row(R.ADMIN, 200, request=at("/v1/events/{w.event}/vouchers")),
+    ("GET", "/v1/vouchers/{voucher_id}"): row(R.ADMIN, 200, request=at("/v1/vouchers/{w.voucher}")),
+    ("POST", "/v1/events/{event_id}/vouchers"): row(
+        R.ADMIN, 201, request=at("/v1/events/{w.event}/vouchers", json={"kind": "free"}), order=14
+    ),
+    ("POST", "/v1/events/{event_id}/vouchers/bulk"): row(
+        R.ADMIN, 201, request=at("/v1/events/{w.event}/vouchers/bulk", json={"kind": "free", "count": 2}), order=14
+    ),
+    ("PATCH", "/v1/vouchers/{voucher_id}"): row(
+        R.ADMIN, 200, request=at("/v1/vouchers/{w.voucher}", json={"tag": "matrix"}), order=14
+    ),
+    ("POST", "/v1/vouchers/{voucher_id}/deactivate"): row(
+        R.ADMIN, 200, request=at("/v1/vouchers/{w.voucher}/deactivate"), order=15
+    ),
+}
+
+
+# Routes a browser loads that stay outside the OpenAPI document (include_in_schema=False), so app.openapi() does not
+# list them: listed here, run like the rows above, and required to stay outside the document.
+PAGES: dict[tuple[str, str], Row] = {
+    ("GET", "/gate"): row(R.PUBLIC, 200, request=at("/gate")),
+    ("GET", "/gate/sw.js"): row(R.PUBLIC, 200, request=at("/gate/sw.js")),
+    ("GET", "/gate/static/{name}"): row(R.PUBLIC, 200, request=at("/gate/static/js/main.js")),
 }
 
 
@@ -155,6 +229,8 @@ def expected(rule: Rule, p: Principal, ok: frozenset[int]) -> frozenset[int]:
         return ok
     if rule is Rule.SIGNED or p.role is None:
         return frozenset({401})
+    if rule is Rule.OPERATOR or p.role is Role.OPERATOR:
+        return ok if rule is Rule.OPERATOR and p.role is Role.OPERATOR else frozenset({403})
     deny = {
         Rule.LIST: None,
         Rule.MEMBER: 404 if not p.own_org else None,
@@ -196,10 +272,11 @@ async def test_every_operation_by_every_principal(
     }
     assert not (missing := sorted(operations - MATRIX.keys())), f"operations with no row in the matrix: {missing}"
     assert not (stale := sorted(MATRIX.keys() - operations)), f"rows for operations that are gone: {stale}"
+    assert not (listed := sorted(PAGES.keys() & operations)), f"pages in the OpenAPI document: {listed}"
 
     world = await build_world(api, tokens)
     failures: list[str] = []
-    for (method, template), spec in sorted(MATRIX.items(), key=lambda item: item[1].order):
+    for (method, template), spec in sorted({**PAGES, **MATRIX}.items(), key=lambda item: item[1].order):
         path, kw = spec.request(world)
         sent = path + json.dumps(kw, default=str)
         allowed_last = sorted(PRINCIPALS, key=lambda p: expected(spec.rule, p, spec.ok) == spec.ok)

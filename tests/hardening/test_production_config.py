@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from boxoffice.codec import generate_payload_key
 from boxoffice.config import SettingsError, build_settings, estimated_bits, weak_secret
 from boxoffice.ticketing.keyring import KeyRing
 
@@ -27,6 +28,7 @@ REQUIRED = [
     "BOXOFFICE_SIGNING_KEY_FILE",
     "BOXOFFICE_JWT_SECRET",
     "BOXOFFICE_SMTP_URL",
+    "BOXOFFICE_PAYLOAD_KEYS",  # issue 11
 ]
 
 
@@ -43,6 +45,7 @@ def production(tmp_path: Path, **values: object) -> dict[str, object]:
         "signing_key_file": key,
         "jwt_secret": secrets.token_urlsafe(32),
         "smtp_url": "smtps://mailer:pw@smtp.example.com:465",
+        "payload_keys": generate_payload_key("prod1"),
         **values,
     }
 
@@ -58,7 +61,9 @@ def test_everything_explicit_starts(tmp_path: Path) -> None:
     assert settings.public_url == "https://tickets.example.com" and not settings.sandbox_on
 
 
-@pytest.mark.parametrize("missing", ["database_url", "public_url", "signing_key_file", "jwt_secret", "smtp_url"])
+@pytest.mark.parametrize(
+    "missing", ["database_url", "public_url", "signing_key_file", "jwt_secret", "smtp_url", "payload_keys"]
+)
 def test_each_missing_setting_is_named(tmp_path: Path, missing: str) -> None:
     values = production(tmp_path)
     del values[missing]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from boxoffice.errors import IllegalTransition
-from boxoffice.models import GUARDED, Hold, Order, Refund, Ticket, Transaction, metadata
+from boxoffice.models import GUARDED, Hold, Order, Refund, Ticket, Transaction, WaitlistEntry, metadata
 from boxoffice.models.states import TRANSITIONS, can_transition, check_transition
 
 MACHINES = sorted(TRANSITIONS, key=lambda m: m.__name__)
@@ -78,7 +78,7 @@ def test_terminal_statuses_have_no_way_out() -> None:
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Engine]:
     engine = create_engine("sqlite://")
-    names = [str(t.__tablename__) for t in (Hold, Order, Transaction, Ticket, Refund)]
+    names = sorted({str(cls.__tablename__) for cls, _attr in GUARDED})
     metadata.create_all(engine, tables=[metadata.tables[name] for name in names])
     yield engine
     engine.dispose()
@@ -98,8 +98,12 @@ def _row(cls: type, attr: str, status: str) -> Any:
     elif cls is Ticket:
         values = {"order_id": some, "order_line_id": some, "index_in_line": 0, "ticket_type_id": some}
         values |= {"event_id": some, "user_id": "u", "ticket_code": str(some)[:19], "qr_payload": "x", "price_cents": 1}
-    else:
+    elif cls is Refund:
         values = {"order_id": some, "transaction_id": some, "amount": 1, "currency": "ZAR"}
+    elif cls is WaitlistEntry:
+        values = {"event_id": some, "ticket_type_id": some, "user_id": "u", "quantity": 1, "position": 1}
+    else:
+        raise AssertionError(f"no sample row for {cls.__name__}: add one for the new guarded table")
     return cls(**common, **values, **{attr: status})
 
 

@@ -1,0 +1,1 @@
+"""Vouchers (issue 13): discount codes per event or ticket type, redeemed atomically with a hold."""
