@@ -12,30 +12,16 @@ import asyncio
 import functools
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import (
     Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.client import ScheduleOverlapPolicy as Overlap
 from temporalio.worker import Worker
 
 from boxoffice.checkout.activities import OrderActivities
-from boxoffice.checkout.contract import SEARCH_ATTRIBUTES
 from boxoffice.checkout.payment_activities import PaymentActivities
 from boxoffice.checkout.workflow import CheckoutWorkflow
-from boxoffice.codec import clear_text
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.events.activities import EventActivities
@@ -43,10 +29,8 @@ from boxoffice.events.workflow import EventCancellationWorkflow, EventChangeWork
 from boxoffice.fulfilment.activities import DocumentActivities
 from boxoffice.fulfilment.workflow import FulfillmentWorkflow, MessageWorkflow
 from boxoffice.gate.activities import GateActivities
-from boxoffice.gate.contract import CHECKIN_SWEEP_SCHEDULE_ID, SweepInput
 from boxoffice.gate.workflow import CheckinSweepWorkflow
 from boxoffice.inventory.activities import InventoryActivities
-from boxoffice.inventory.contract import HOLD_EXPIRY_SCHEDULE_ID, ExpireHoldsInput
 from boxoffice.inventory.workflow import HoldExpiryWorkflow
 from boxoffice.logging import get_logger
 from boxoffice.messaging import Mailer
@@ -55,6 +39,7 @@ from boxoffice.payments.providers import Providers
 from boxoffice.refunds.activities import RefundActivities
 from boxoffice.refunds.workflow import RefundWorkflow
 from boxoffice.sandbox.links import checkout_complete_url
+from boxoffice.schedules import ensure_schedules
 from boxoffice.storage import storage_from_url
 from boxoffice.temporal import RunLabels, connect_checked, converter_for
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
@@ -64,15 +49,11 @@ from boxoffice.tracing import process_tracing
 from boxoffice.waitlist import hints as waitlist_hints
 from boxoffice.waitlist.activities import WaitlistActivities
 from boxoffice.waitlist.client import WaitlistRuns
-from boxoffice.waitlist.contract import WAITLIST_SWEEP_SCHEDULE_ID
-from boxoffice.waitlist.contract import SweepInput as WaitlistSweepInput
 from boxoffice.waitlist.workflow import WaitlistSweepWorkflow, WaitlistWorkflow
 from boxoffice.webhooks.activities import RelayActivities
-from boxoffice.webhooks.contract import WEBHOOK_RELAY_SCHEDULE_ID, RelayInput
 from boxoffice.webhooks.workflow import LatePaymentWorkflow, WebhookRelayWorkflow
 
 log = get_logger(__name__)
-WEBHOOK_RELAY_EVERY_SECONDS = 30
 
 
 def _with_overrides(fns: list[Callable[..., Any]], overrides: dict[str, Callable[..., Any]] | None) -> list[Any]:
@@ -223,93 +204,6 @@ def _returns(client: Client) -> Callable[[], Awaitable[Client]]:
         return client
 
     return get
-
-
-# --- Schedules and search attributes ------------------------------------------------------------------------
-
-
-async def ensure_schedule(
-    client: Client, schedule_id: str, workflow: Any, arg: Any, *, task_queue: str, every_seconds: int
-) -> None:
-    """Create (or bring up to date) a Schedule; visible under Schedules in the Temporal UI."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            workflow,
-            arg,
-            id=f"{schedule_id}-run",
-            task_queue=task_queue,
-            execution_timeout=timedelta(minutes=2),
-            static_summary=clear_text(f"Schedule {schedule_id}, every {every_seconds} s"),  # issue 11
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))]),
-        policy=SchedulePolicy(overlap=Overlap.SKIP),
-    )
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-
-        def _update(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(_update)
-
-
-async def ensure_hold_expiry_schedule(
-    client: Client, *, task_queue: str, every_seconds: int, schedule_id: str = HOLD_EXPIRY_SCHEDULE_ID
-) -> None:
-    await ensure_schedule(
-        client,
-        schedule_id,
-        HoldExpiryWorkflow.run,
-        ExpireHoldsInput(),
-        task_queue=task_queue,
-        every_seconds=every_seconds,
-    )
-
-
-async def ensure_search_attributes(client: Client, namespace: str) -> None:
-    """Register the Keyword search attributes operators filter on (the dev server gets them as flags)."""
-    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    missing = {
-        k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-        for k in SEARCH_ATTRIBUTES
-        if k.name not in listed.custom_attributes
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
-        )
-
-
-async def ensure_schedules(client: Client, settings: Settings) -> None:
-    await ensure_search_attributes(client, settings.temporal_namespace)
-    await ensure_hold_expiry_schedule(
-        client, task_queue=settings.checkout_task_queue, every_seconds=settings.hold_sweep_interval_seconds
-    )
-    await ensure_schedule(
-        client,
-        WEBHOOK_RELAY_SCHEDULE_ID,
-        WebhookRelayWorkflow.run,
-        RelayInput(),
-        task_queue=settings.checkout_task_queue,
-        every_seconds=WEBHOOK_RELAY_EVERY_SECONDS,
-    )
-    await ensure_schedule(  # the gate (issue 9): admitted tickets of ended events become used; void messages
-        client,
-        CHECKIN_SWEEP_SCHEDULE_ID,
-        CheckinSweepWorkflow.run,
-        SweepInput(),
-        task_queue=settings.checkout_task_queue,
-        every_seconds=settings.gate_sweep_interval_seconds,
-    )
-    await ensure_schedule(  # issue 13: every waiting list with buyers in it has its run
-        client,
-        WAITLIST_SWEEP_SCHEDULE_ID,
-        WaitlistSweepWorkflow.run,
-        WaitlistSweepInput(),
-        task_queue=settings.checkout_task_queue,
-        every_seconds=settings.waitlist_sweep_interval_seconds,
-    )
 
 
 # --- the process --------------------------------------------------------------------------------------------

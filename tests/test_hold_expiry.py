@@ -11,7 +11,7 @@ from temporalio.client import Client
 from boxoffice.config import Settings
 from boxoffice.db import Database
 from boxoffice.models import Hold
-from boxoffice.worker import ensure_hold_expiry_schedule
+from boxoffice.schedules import ensure_hold_expiry_schedule
 from tests.harness import Tokens
 from tests.helpers import availability, make_event, make_ticket_type
 from tests.test_holds import assert_invariant

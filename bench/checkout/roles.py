@@ -17,8 +17,9 @@ from boxoffice.config import settings_or_exit
 from boxoffice.db import Database
 from boxoffice.logging import configure_logging
 from boxoffice.payments.providers import Providers
+from boxoffice.schedules import ensure_schedules
 from boxoffice.temporal import converter_for
-from boxoffice.worker import build_workers, ensure_schedules, serve, stop_on_signals
+from boxoffice.worker import build_workers, serve, stop_on_signals
 
 #: Where a bench worker appends one JSON line per activity run (unset: nothing is logged).
 ACTIVITY_LOG_ENV = "BENCH_ACTIVITY_LOG"

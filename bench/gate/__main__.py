@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             # The holds window is the holds bench's: no per-buyer cap on active holds (issue 10's defaults).
             "BOXOFFICE_BUYER_HOLD_LIMIT_PER_TICKET_TYPE": "0",
             "BOXOFFICE_BUYER_HOLD_LIMIT_PER_EVENT": "0",
+            # One pooled connection per client connection, for both windows: with fewer, every request beyond the
+            # pool opens and closes a PostgreSQL connection of its own (SQLAlchemy's overflow is not kept).
+            "BOXOFFICE_DATABASE_POOL_SIZE": str(max(args.concurrency, 10)),
         }
         scans: list[Window] = []
         holds: list[Window] = []

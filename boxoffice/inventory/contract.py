@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+HOLD_EXPIRY_WORKFLOW = "HoldExpiryWorkflow"
 HOLD_EXPIRY_SCHEDULE_ID = "hold-expiry-sweeper"
 
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from boxoffice.api.deps import BuyerUser, SessionDep, SettingsDep
 from boxoffice.api.problems import responses
 from boxoffice.api.schemas import Body
-from boxoffice.inventory import holds
+from boxoffice.inventory import holds, taking
 from boxoffice.inventory.buyer_limits import BuyerLimits
 from boxoffice.models import Hold
 from boxoffice.models.types import utcnow
@@ -45,7 +45,7 @@ class HoldOut(BaseModel):
 @router.post("", status_code=201, response_model=HoldOut, responses=responses(401, 403, 404, 409, 422))
 async def create_hold(body: HoldIn, who: BuyerUser, session: SessionDep, settings: SettingsDep) -> HoldOut:
     limits = BuyerLimits(settings.buyer_hold_limit_per_ticket_type, settings.buyer_hold_limit_per_event)
-    hold = await holds.create_hold(
+    hold = await taking.create_hold(
         session,
         who,
         body.ticket_type_id,

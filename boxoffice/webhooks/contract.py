@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SIGNAL_PAYMENT_EVENT = "payment_event"
+WEBHOOK_RELAY_WORKFLOW = "WebhookRelayWorkflow"
 WEBHOOK_RELAY_SCHEDULE_ID = "webhook-relay"
+WEBHOOK_RELAY_EVERY_SECONDS = 30
 LATE_PAYMENT_WORKFLOW = "LatePaymentWorkflow"
 
 

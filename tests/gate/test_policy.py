@@ -17,7 +17,7 @@ from temporalio.client import Client
 from boxoffice.db import Database
 from boxoffice.gate.contract import SweepInput, SweepResult
 from boxoffice.models import Event
-from boxoffice.worker import ensure_schedule
+from boxoffice.schedules import ensure_schedule
 from tests.gate.helpers import buy, scan
 from tests.harness import Tokens
 from tests.helpers import make_event

@@ -21,7 +21,8 @@ from temporalio.worker import Worker
 from boxoffice.auth import Principal, Role
 from boxoffice.catalogue.rules import EventInput, PricingModel, TicketTypeInput, create_event, create_ticket_type
 from boxoffice.db import Database
-from boxoffice.inventory.holds import create_hold, release_hold
+from boxoffice.inventory.holds import release_hold
+from boxoffice.inventory.taking import create_hold
 from boxoffice.models import Hold, WaitlistEntry
 from boxoffice.models.types import utcnow
 from boxoffice.waitlist import line
