@@ -115,7 +115,7 @@ def test_html_renders_as_a_person_sees_it(width: int, tmp_path: Path) -> None:
 
 
 @given(st.from_regex(EMAIL_PATTERN, fullmatch=True))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_every_address_the_api_accepts_can_be_written_into_a_to_header(address: str) -> None:
     message = EmailMessage()
     message["To"] = Address(display_name="Ada", addr_spec=address.strip())

@@ -10,14 +10,12 @@ from sqlmodel import col
 from temporalio import activity
 
 from boxoffice.checkout import orders
-from boxoffice.checkout.contract import CheckoutErrors as E
 from boxoffice.checkout.contract import InitiatePaymentInput, PaymentCheck, PaymentSessionResult, VerifyPaymentInput
-from boxoffice.checkout.orders import CheckoutFailure
 from boxoffice.db import Database
 from boxoffice.failures import typed_errors
 from boxoffice.models import Order, Transaction
 from boxoffice.models.types import utcnow
-from boxoffice.payments.base import LineItem, PaymentRequest
+from boxoffice.payments.base import LineItem, PaymentRequest, ProviderError
 from boxoffice.payments.providers import Providers
 from boxoffice.sandbox.links import checkout_complete_url
 
@@ -67,12 +65,12 @@ class PaymentActivities:
             page = await provider.initiate_payment(req)
             if not page.payment_url:
                 # Paystack cannot give back the single-use page of a payment created by a lost reply: fail fast
-                # rather than wait out the window on a page nobody can open.
-                raise CheckoutFailure(
-                    E.PROVIDER_REJECTED,
+                # (final: asking again gives no page either) rather than wait out the window on a page nobody can
+                # open.
+                raise ProviderError(
                     f"{draft.provider} did not return a payment page for this order; start a new checkout",
+                    retryable=False,
                     code="payment_page_unavailable",
-                    status=502,
                 )
             async with self.db.transaction() as session:
                 await orders.record_payment_session(
