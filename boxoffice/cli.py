@@ -92,7 +92,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     from boxoffice.auth import mint_token
 
-    print(mint_token(_settings().jwt_secret, user=args.user, org=args.org, role=args.role, ttl=args.ttl))
+    settings = _settings()
+    ttl = args.ttl if args.ttl is not None else settings.jwt_ttl_seconds
+    print(mint_token(settings.jwt_secret, user=args.user, org=args.org, role=args.role, ttl=ttl))
     return 0
 
 
@@ -142,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", required=True)
     token.add_argument("--org", required=True)
     token.add_argument("--role", choices=["buyer", "org_admin", "scanner", "operator"], default="buyer")
-    token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--ttl", type=int, default=None, help="seconds (default: BOXOFFICE_JWT_TTL_SECONDS, 3600)")
     token.set_defaults(func=cmd_token)
 
     db = sub.add_parser("db", help="database commands")

@@ -60,6 +60,23 @@ def test_token_command_mints_a_token_the_api_accepts(tmp_path: Path) -> None:
     assert (who.user_id, who.org_id, who.role) == ("u1", "acme", "scanner")
 
 
+def test_token_lifetime_defaults_to_the_setting(tmp_path: Path) -> None:
+    import jwt
+
+    env = {**os.environ, "BOXOFFICE_DATA_DIR": str(tmp_path), "BOXOFFICE_JWT_TTL_SECONDS": "120"}
+    out = subprocess.run(
+        [BOXOFFICE, "token", "--user", "u1", "--org", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=True,
+    ).stdout
+    claims = jwt.decode(out.strip(), options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 120
+
+
 async def test_health_readiness_and_metrics(api: httpx.AsyncClient) -> None:
     assert (await api.get("/healthz")).json() == {"status": "ok"}
     r = await api.get("/readyz")
