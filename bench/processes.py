@@ -171,6 +171,9 @@ def run_api(
             # A benchmark's few tokens take every seat: the per-buyer hold caps are off unless a caller sets them.
             "BOXOFFICE_BUYER_HOLD_LIMIT_PER_TICKET_TYPE": "0",
             "BOXOFFICE_BUYER_HOLD_LIMIT_PER_EVENT": "0",
+            # One pooled connection per client connection of the benchmarks (16): beyond the pool, each request
+            # would open and close a PostgreSQL connection of its own (SQLAlchemy does not keep its overflow).
+            "BOXOFFICE_DATABASE_POOL_SIZE": "16",
             **(extra_env or {}),
         }
         argv = [str(BOXOFFICE_BIN), "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
