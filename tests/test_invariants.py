@@ -1,91 +1,22 @@
-"""The invariant checker (``boxoffice check``, ``books.invariants``): a sold event is clean; each invariant, broken by
-editing the database behind the application's back, is reported with the ids of the rows involved; the command
-exits 0 when clean and 1 on any violation, on PostgreSQL and on SQLite."""
+"""The invariant checker (``books.invariants``): a sold event is clean; each invariant, broken by editing the
+database behind the application's back, is reported with the ids of the rows involved. The command itself
+(``boxoffice check``) is ``test_check_command.py``."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client
 
-from boxoffice.api.app import create_app
 from boxoffice.books.invariants import Findings, check_books
 from boxoffice.db import Database
-from boxoffice.migrations import upgrade
 from boxoffice.models import LedgerEntry, Refund
 from boxoffice.models.types import utcnow
-from boxoffice.payments.providers import Providers
-from boxoffice.worker import build_workers
-from tests.checkout_helpers import checkout, hold, press, wait_order
-from tests.e2e_stack import free_socket, serve_app, url_of
-from tests.harness import Tokens, settings_for
-from tests.helpers import make_event, make_ticket_type
-
-BOXOFFICE = Path(sys.executable).parent / "boxoffice"
-
-
-@dataclass
-class Sale:
-    """A sold event's ids: a fulfilled order of 3 with one ticket refunded, a declined order, an active hold, and
-    a second event with nothing sold."""
-
-    event: uuid.UUID
-    other_event: uuid.UUID
-    ticket_type: uuid.UUID
-    paid: uuid.UUID
-    paid_txn: uuid.UUID
-    live: list[uuid.UUID]
-    refunded_ticket: uuid.UUID
-    refund: uuid.UUID
-    declined: uuid.UUID
-    declined_txn: uuid.UUID
-
-
-async def sell(api: httpx.AsyncClient, tokens: Tokens) -> Sale:
-    """Sell through the API as buyers and an organiser would, until everything has settled."""
-    admin = tokens.admin()
-    event = await make_event(api, admin, service_fee_fixed_cents=300)
-    other = await make_event(api, admin, name="Matinee")
-    await make_ticket_type(api, admin, other["id"], capacity=5)
-    tt = await make_ticket_type(api, admin, event["id"], capacity=10, base_price_cents=5000)
-    paid = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 3)], tip_cents=200)).json()
-    await press(api, paid["payment_url"], "pay")
-    order = await wait_order(api, admin, paid["order_id"], lambda o: o["status"] == "fulfilled")
-    assert order["status"] == "fulfilled", order
-    refunded = order["tickets"][0]["id"]
-    r = await api.post(f"/v1/orders/{order['id']}/refunds", json={"ticket_ids": [refunded]}, headers=admin)
-    assert r.status_code == 202, r.text
-    order = await wait_order(api, admin, order["id"], lambda o: o["transaction"]["refunded_amount"] > 0)
-    assert order["payment_status"] == "partially_refunded", order
-    declined = (await checkout(api, tokens, [await hold(api, tokens, tt["id"], 1, user="bob")], user="bob")).json()
-    await press(api, declined["payment_url"], "decline")
-    gone = await wait_order(api, admin, declined["order_id"], lambda o: o["status"] == "cancelled")
-    assert gone["status"] == "cancelled", gone
-    await hold(api, tokens, tt["id"], 1, user="carol")
-    txn_of = {t["order_id"]: uuid.UUID(t["id"]) for t in (await api.get("/v1/transactions", headers=admin)).json()}
-    return Sale(
-        event=uuid.UUID(event["id"]),
-        other_event=uuid.UUID(other["id"]),
-        ticket_type=uuid.UUID(tt["id"]),
-        paid=uuid.UUID(order["id"]),
-        paid_txn=txn_of[order["id"]],
-        live=[uuid.UUID(t["id"]) for t in order["tickets"] if t["status"] == "active"],
-        refunded_ticket=uuid.UUID(refunded),
-        refund=uuid.UUID(r.json()["refund_id"]),
-        declined=uuid.UUID(gone["id"]),
-        declined_txn=txn_of[gone["id"]],
-    )
+from tests.harness import Tokens
+from tests.invariant_sale import Sale, sell
 
 
 async def tampered(db: Database, tamper: Callable[[AsyncSession], Awaitable[None]], *, settled: bool) -> Findings:
@@ -302,77 +233,3 @@ async def test_captured_money_of_a_cancelled_order_is_kept_unless_its_refund_is_
         "money_kept": str(sale.declined),
         "unallocated_kept": str(sale.declined),
     }
-
-
-async def boxoffice_check(database_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
-    """Run the real ``boxoffice check`` command; its exit status and output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
-    env |= {"BOXOFFICE_ENV": "test", "BOXOFFICE_DATABASE_URL": database_url, "BOXOFFICE_DATA_DIR": str(data_dir)}
-    proc = await asyncio.create_subprocess_exec(
-        str(BOXOFFICE), "check", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
-
-
-async def test_boxoffice_check_on_postgres(
-    api: httpx.AsyncClient, tokens: Tokens, db: Database, worker: Any, pg_url: str, tmp_path: Path
-) -> None:
-    sale = await sell(api, tokens)
-    status, out = await boxoffice_check(pg_url, tmp_path, "--settled")
-    assert status == 0 and "0 violation(s)" in out and "2 of 15 seats sold" in out, out
-
-    async with db.transaction() as s:
-        await s.execute(text("UPDATE ticket_types SET held = held + 1 WHERE id = :tt"), {"tt": sale.ticket_type})
-    status, out = await boxoffice_check(pg_url, tmp_path)
-    assert status == 1, out
-    assert f"held_mismatch: GA: held 2, active holds 1 [ticket_type={sale.ticket_type} event={sale.event}]" in out
-    assert "1 violation(s)" in out
-    # Scoped to the other event, nothing is wrong; an event that does not exist is a usage error.
-    status, out = await boxoffice_check(pg_url, tmp_path, "--event", str(sale.other_event))
-    assert status == 0 and "0 violation(s)" in out, out
-    status, out = await boxoffice_check(pg_url, tmp_path, "--event", str(uuid.uuid4()))
-    assert status == 2 and "no event" in out, out
-
-
-@pytest.fixture
-async def sqlite_stack(
-    temporal: Client, tmp_path: Path, task_queue: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """The API over real HTTP and the worker, on a SQLite database; yields a client and the database URL."""
-    url = f"sqlite:///{tmp_path / 'books.db'}"
-    upgrade(url)
-    sock = free_socket()
-    settings = settings_for(tmp_path, url, task_queue, public_url=url_of(sock))
-    db = Database(url)
-    providers = Providers(settings)
-    app = create_app(settings, db=db, temporal=temporal, providers=providers)
-    workers = build_workers(temporal, db, settings, providers=providers)
-    try:
-        client = httpx.AsyncClient(base_url=url_of(sock), timeout=30)
-        async with serve_app(app, sock), workers[0], workers[1], client:
-            yield client, url
-    finally:
-        workers.close()
-        await providers.aclose()
-        await db.dispose()
-
-
-async def test_boxoffice_check_on_sqlite(
-    sqlite_stack: tuple[httpx.AsyncClient, str], tokens: Tokens, tmp_path: Path
-) -> None:
-    api, url = sqlite_stack
-    sale = await sell(api, tokens)
-    status, out = await boxoffice_check(url, tmp_path, "--settled")
-    assert status == 0 and "0 violation(s)" in out, out
-
-    db = Database(url)
-    try:
-        async with db.transaction() as s:
-            await s.execute(text("UPDATE ticket_types SET sold = sold - 1 WHERE sold > 0"))
-    finally:
-        await db.dispose()
-    status, out = await boxoffice_check(url, tmp_path)
-    assert status == 1, out
-    assert f"sold_mismatch: GA: sold 1, live tickets 2 [ticket_type={sale.ticket_type} event={sale.event}]" in out

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from boxoffice.codec import generate_payload_key
-from boxoffice.config import SettingsError, build_settings, estimated_bits, weak_secret
+from boxoffice.config import SettingsError, build_settings
+from boxoffice.production import estimated_bits, weak_secret
 from boxoffice.ticketing.keyring import KeyRing
 
 BOXOFFICE = str(Path(sys.executable).parent / "boxoffice")
