@@ -45,6 +45,12 @@ class Conflict(BoxofficeError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class RefundInProgress(Conflict):
+    """A refund of the order is not settled yet: refunds, voids and transfers of its tickets wait for it."""
+
+    code, title = "refund_in_progress", "A refund is in progress"
+
+
 class Unauthorized(BoxofficeError):
     status, code, title = 401, "unauthorized", "Unauthorized"
 

@@ -22,9 +22,9 @@ from sqlalchemy import ColumnElement, Exists, and_, exists, func, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from boxoffice.errors import Conflict, NotFound
+from boxoffice.errors import Conflict, NotFound, RefundInProgress
 from boxoffice.events.contract import Tally
-from boxoffice.gate.voids import LIVE_TO_VOID, RefundInProgress, void_order_tickets
+from boxoffice.gate.voids import LIVE_TO_VOID, void_order_tickets
 from boxoffice.inventory.holds import end_holds
 from boxoffice.models import Event, Hold, Order, Refund, Ticket, TicketVoid, Transaction
 from boxoffice.models.states import REFUND_IN_FLIGHT, HoldStatus, OrderStatus, RefundStatus, TransactionStatus
@@ -181,7 +181,7 @@ async def settle_order(session: AsyncSession, order_id: uuid.UUID, event: Event,
                 requested_by=VOIDED_BY,
                 now=now,
             )
-        except (requests.RefundInProgress, RefundInProgress):
+        except RefundInProgress:
             return Settled("deferred")
         except Conflict as exc:
             if exc.code not in ("nothing_to_refund", "order_not_refundable"):

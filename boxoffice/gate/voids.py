@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.access import get_visible
 from boxoffice.auth import Principal
-from boxoffice.errors import Conflict
+from boxoffice.errors import Conflict, RefundInProgress
 from boxoffice.inventory.holds import move_seats
 from boxoffice.models import Order, Refund, Ticket, TicketVoid
 from boxoffice.models.states import REFUND_IN_FLIGHT, TicketStatus
@@ -33,10 +33,6 @@ LIVE_TO_VOID = (TicketStatus.ACTIVE.value, TicketStatus.SCANNED.value)
 
 class TicketNotVoidable(Conflict):
     code, title = "ticket_not_voidable", "This ticket cannot be voided"
-
-
-class RefundInProgress(Conflict):
-    code, title = "refund_in_progress", "A refund is in progress"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.access import get_visible_order
 from boxoffice.auth import Principal
-from boxoffice.errors import Conflict, ValidationFailed
+from boxoffice.errors import Conflict, RefundInProgress, ValidationFailed
 from boxoffice.models import Order, Refund, Ticket, Transaction
 from boxoffice.models.states import REFUND_IN_FLIGHT, OrderStatus, RefundStatus, TicketStatus, TransactionStatus
 from boxoffice.refunds.settlement import count_refund
@@ -29,10 +29,6 @@ from boxoffice.refunds.settlement import count_refund
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3e2a-7d41-4f8e-9a63-2c1e8d7f4b90")
 REFUNDABLE_ORDERS = {OrderStatus.PAID, OrderStatus.FULFILLED}
 REFUNDABLE_TICKETS = {TicketStatus.ACTIVE, TicketStatus.SCANNED}
-
-
-class RefundInProgress(Conflict):
-    code, title = "refund_in_progress", "A refund is in progress"
 
 
 def refund_id_for(order_id: uuid.UUID, idempotency_key: str | None) -> uuid.UUID:
@@ -60,19 +56,12 @@ async def list_refunds(session: AsyncSession, who: Principal, order_id: uuid.UUI
     return list(rows.scalars())
 
 
-async def request_refund(
-    session: AsyncSession,
-    who: Principal,
-    order_id: uuid.UUID,
-    *,
-    ticket_ids: Sequence[str] | None,
-    reason: str | None,
-    refund_id: uuid.UUID,
-    now: datetime,
-) -> Refund:
-    """Validate and record a requested refund (status ``requested``); returns the existing refund for a repeat
-    of the same ``refund_id``. Raises ``NotFound``, ``ValidationFailed``, ``Conflict`` or ``RefundInProgress``."""
-    await get_visible_order(session, who, order_id)
+async def _refundable(
+    session: AsyncSession, order_id: uuid.UUID, refund_id: uuid.UUID
+) -> Refund | tuple[Order, Transaction]:
+    """The order (locked) and its paid transaction, when a new refund ``refund_id`` may be recorded; the refund
+    itself when it was recorded before (a repeat). ``Conflict`` (``order_not_refundable``, ``nothing_to_refund``) or
+    ``RefundInProgress`` otherwise."""
     order = (await session.execute(select(Order).where(col(Order.id) == order_id).with_for_update())).scalar_one()
     existing = await session.get(Refund, refund_id)
     if existing is not None and existing.order_id == order.id:
@@ -87,7 +76,27 @@ async def request_refund(
             f"refund {busy.id} of this order is still {busy.status}; request the next one when it is settled",
             refund_id=str(busy.id),
         )
-    tickets = list((await session.execute(select(Ticket).where(Ticket.order_id == order.id))).scalars())
+    return order, txn
+
+
+async def request_refund(
+    session: AsyncSession,
+    who: Principal,
+    order_id: uuid.UUID,
+    *,
+    ticket_ids: Sequence[str] | None,
+    reason: str | None,
+    refund_id: uuid.UUID,
+    now: datetime,
+) -> Refund:
+    """Validate and record a requested refund (status ``requested``); returns the existing refund for a repeat
+    of the same ``refund_id``. Raises ``NotFound``, ``ValidationFailed``, ``Conflict`` or ``RefundInProgress``."""
+    await get_visible_order(session, who, order_id)
+    locked = await _refundable(session, order_id, refund_id)
+    if isinstance(locked, Refund):
+        return locked
+    order, txn = locked
+    tickets = list((await session.execute(select(Ticket).where(col(Ticket.order_id) == order.id))).scalars())
     chosen = _choose(tickets, ticket_ids)
     captured = txn.captured_amount if txn.captured_amount is not None else txn.amount
     left = captured - txn.refunded_amount
@@ -173,17 +182,10 @@ async def refund_whole_order(
     which stays with the organiser. Returns the existing refund for a repeat of ``refund_id`` (derive it from the
     order: a retried step never records two). Raises ``Conflict`` (``order_not_refundable``, ``nothing_to_refund``)
     or ``RefundInProgress`` (another refund of the order is not settled yet), changing nothing."""
-    order = (await session.execute(select(Order).where(col(Order.id) == order_id).with_for_update())).scalar_one()
-    existing = await session.get(Refund, refund_id)
-    if existing is not None and existing.order_id == order.id:
-        return existing
-    if order.status not in REFUNDABLE_ORDERS:
-        raise Conflict(f"the order is {order.status}", code="order_not_refundable", order_status=order.status)
-    txn = (await session.execute(select(Transaction).where(Transaction.order_id == order.id))).scalar_one_or_none()
-    if txn is None or txn.status != TransactionStatus.SUCCEEDED:
-        raise Conflict("nothing was paid for this order", code="nothing_to_refund")
-    if (busy := await in_flight_refund(session, order.id)) is not None:
-        raise RefundInProgress(f"refund {busy.id} of this order is still {busy.status}", refund_id=str(busy.id))
+    locked = await _refundable(session, order_id, refund_id)
+    if isinstance(locked, Refund):
+        return locked
+    order, txn = locked
     tickets = (await session.execute(select(Ticket).where(col(Ticket.order_id) == order.id))).scalars()
     live = [t for t in tickets if t.status in REFUNDABLE_TICKETS]
     ticket_part = sum(t.price_cents for t in live)

@@ -13,7 +13,7 @@ from temporalio.common import TypedSearchAttributes
 from boxoffice.api.deps import AdminUser, SessionDep, SettingsDep, TemporalClientDep
 from boxoffice.api.problems import responses
 from boxoffice.api.schemas import Body, Text, unique
-from boxoffice.errors import ServiceUnavailable
+from boxoffice.errors import RefundInProgress, ServiceUnavailable
 from boxoffice.models import Order, Refund
 from boxoffice.models.types import utcnow
 from boxoffice.refunds import requests
@@ -105,7 +105,7 @@ async def request_refund(
             refund_id=requests.refund_id_for(order_id, idempotency_key),
             now=utcnow(),
         )
-    except requests.RefundInProgress as exc:
+    except RefundInProgress as exc:
         # Self-healing: if that refund's workflow never started (Temporal was down), start it now.
         order = await session.get(Order, order_id)
         searchable = labels(order) if order is not None else None

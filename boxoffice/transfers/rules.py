@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from boxoffice.access import get_visible
 from boxoffice.auth import Principal, Role
-from boxoffice.errors import Conflict
+from boxoffice.errors import Conflict, RefundInProgress
 from boxoffice.models import Attendee, Event, Order, Refund, Ticket, TicketTransfer
 from boxoffice.models.states import REFUND_IN_FLIGHT, TicketStatus
 from boxoffice.ticketing.issuer import KeyedTicketIssuer
@@ -44,10 +44,6 @@ class TicketNotTransferable(Conflict):
 
 class TransferClosed(Conflict):
     code, title = "transfer_closed", "Transfers are closed for this event"
-
-
-class RefundInProgress(Conflict):
-    code, title = "refund_in_progress", "A refund is in progress"
 
 
 @dataclass(frozen=True)
